@@ -1,0 +1,89 @@
+//! The built-in templates, embedded at build time, rendered by minijinja with strict undefined
+//! behaviour: a template that names a value the context does not have is an error, never an
+//! empty string in the output.
+
+use crate::diag::{Code, Diagnostic};
+use minijinja::{Environment, UndefinedBehavior};
+
+include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
+/// The templates of one built-in backend (`backends/NAME/`).
+pub struct Templates {
+    backend: &'static str,
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn for_backend(backend: &'static str) -> Templates {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        let prefix = format!("{backend}/");
+        for (path, text) in TEMPLATES {
+            if let Some(name) = path.strip_prefix(&prefix) {
+                // Built-in templates are checked by the test suite, so a syntax error here is
+                // reported when rendering, with the template's name and line.
+                let _ = env.add_template(name, text);
+            }
+        }
+        Templates { backend, env }
+    }
+
+    /// Renders `name` with `context`; errors name the template and line.
+    pub fn render(&self, name: &str, context: impl serde::Serialize) -> Result<String, Diagnostic> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.error(name, &e))?;
+        template
+            .render(minijinja::value::Serde(context))
+            .map_err(|e| self.error(name, &e))
+    }
+
+    fn error(&self, name: &str, e: &minijinja::Error) -> Diagnostic {
+        let mut message = format!("template `backends/{}/{name}`", self.backend);
+        if let Some(line) = e.line() {
+            message.push_str(&format!(", line {line}"));
+        }
+        message.push_str(&format!(": {e}"));
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Diagnostic::error(Code::BackendFailed, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_template_parses() {
+        let mut env = Environment::new();
+        for (path, text) in TEMPLATES {
+            if let Err(e) = env.add_template(path, text) {
+                panic!("backends/{path}: {e}");
+            }
+        }
+        assert!(!TEMPLATES.is_empty());
+    }
+
+    #[test]
+    fn undefined_values_are_errors() {
+        let templates = Templates::for_backend("ir");
+        let err = templates
+            .render("ir.yaml.j2", serde_json::json!({ "system": "x" }))
+            .unwrap_err();
+        assert_eq!(err.code, Code::BackendFailed);
+        assert!(err.message.contains("ir.yaml.j2"), "{}", err.message);
+    }
+}

@@ -1,0 +1,384 @@
+//! The command line. Exit codes: 0 success (warnings allowed), 1 the spec has errors,
+//! 2 usage or I/O problems (including an output directory v5c refuses to overwrite).
+
+use crate::diag::{self, Code, Diagnostic, Diagnostics};
+use crate::passes::{self, PassName};
+use crate::source::SourceFile;
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "v5c",
+    version,
+    about = "A compiler for software systems: a typed YAML system spec in, checked artefacts out."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// How to print diagnostics: for people, or one JSON object per line (on stdout) for tools.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Colour::Auto)]
+    color: Colour,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a spec: load it, lower it and run every analysis pass.
+    Check {
+        /// The spec file.
+        spec: Utf8PathBuf,
+    },
+    /// Print a spec's IR, after every pass or after the one named.
+    Ir {
+        spec: Utf8PathBuf,
+        /// Stop after this stage.
+        #[arg(long, value_enum)]
+        after: Option<Stage>,
+        #[arg(long, value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Check a spec and run backends into an output directory, which changes only if every
+    /// backend succeeds.
+    Build {
+        spec: Utf8PathBuf,
+        /// The output directory.
+        #[arg(short, long)]
+        output: Utf8PathBuf,
+        /// A backend to run (repeatable); all built-in backends when none is named.
+        #[arg(long = "backend", value_name = "NAME")]
+        backends: Vec<String>,
+        /// Overwrite generated files edited by hand, and files v5c did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a JSON Schema: of the spec, or of the IR that backends and plugins receive.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+    /// Explain a diagnostic code, such as V5C0011; with no code, list them all.
+    Explain { code: Option<String> },
+    /// List the backends.
+    Backends,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Colour {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    Spec,
+    Ir,
+}
+
+/// Where `v5c ir --after` stops: lowering, or a pass.
+#[derive(Clone, Copy, ValueEnum)]
+enum Stage {
+    Lower,
+    Resolve,
+    Types,
+    Flows,
+    Graph,
+    Database,
+    Deploy,
+    Observe,
+}
+
+impl Stage {
+    fn pass(self) -> Option<PassName> {
+        Some(match self {
+            Stage::Lower => return None,
+            Stage::Resolve => PassName::Resolve,
+            Stage::Types => PassName::Types,
+            Stage::Flows => PassName::Flows,
+            Stage::Graph => PassName::Graph,
+            Stage::Database => PassName::Database,
+            Stage::Deploy => PassName::Deploy,
+            Stage::Observe => PassName::Observe,
+        })
+    }
+}
+
+const SPEC_ERRORS: u8 = 1;
+const USAGE_OR_IO: u8 = 2;
+
+struct Reporter {
+    format: MessageFormat,
+    colour: bool,
+}
+
+impl Reporter {
+    fn report(&self, diagnostics: &Diagnostics) {
+        match self.format {
+            MessageFormat::Human => {
+                if diagnostics.is_empty() {
+                    return;
+                }
+                let width = std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(100);
+                let text = diag::render_graphical(diagnostics, width, self.colour);
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }
+            MessageFormat::Json => {
+                let _ = std::io::stdout().write_all(diag::render_json(diagnostics).as_bytes());
+            }
+        }
+    }
+
+    /// A line for people on stderr; JSON consumers see only diagnostics.
+    fn say(&self, line: &str) {
+        if matches!(self.format, MessageFormat::Human) {
+            eprintln!("{line}");
+        }
+    }
+
+    fn fail(&self, diagnostics: Diagnostics, code: u8) -> ExitCode {
+        let errors = diagnostics.error_count();
+        self.report(&diagnostics);
+        if errors > 0 {
+            self.say(&format!(
+                "error: {errors} error{} found",
+                if errors == 1 { "" } else { "s" }
+            ));
+        }
+        ExitCode::from(code)
+    }
+}
+
+fn read_spec(path: &Utf8Path) -> Result<Arc<SourceFile>, Diagnostic> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::new(path.as_str(), text)),
+            Err(e) => Err(Diagnostic::error(
+                Code::Io,
+                format!(
+                    "`{path}` is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )),
+        },
+        Err(e) => Err(Diagnostic::error(
+            Code::Io,
+            format!("cannot read `{path}`: {e}"),
+        )),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let colour = match cli.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let reporter = Reporter {
+        format: cli.message_format,
+        colour,
+    };
+    match cli.command {
+        Command::Check { spec } => check(&reporter, &spec),
+        Command::Ir {
+            spec,
+            after,
+            format,
+        } => ir(&reporter, &spec, after, format),
+        Command::Build {
+            spec,
+            output,
+            backends,
+            force,
+        } => build(&reporter, &spec, &output, &backends, force),
+        Command::Schema { which } => {
+            let schema = match which {
+                SchemaKind::Spec => crate::spec::schema::spec_schema().clone(),
+                SchemaKind::Ir => crate::ir::ir_schema(),
+            };
+            print!("{}", crate::spec::schema::to_pretty_json(&schema));
+            ExitCode::SUCCESS
+        }
+        Command::Explain { code } => explain(&reporter, code.as_deref()),
+        Command::Backends => {
+            for backend in crate::backends::builtin() {
+                println!("{:<12} {}", backend.name(), backend.description());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn check(reporter: &Reporter, path: &Utf8Path) -> ExitCode {
+    let file = match read_spec(path) {
+        Ok(file) => file,
+        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+    };
+    match crate::check(&file) {
+        Ok(analysed) => {
+            reporter.report(analysed.warnings());
+            let ir = analysed.ir();
+            let warnings = analysed.warnings().len();
+            reporter.say(&format!(
+                "ok: `{}` has {} entities, {} components, {} flows, {} services and {} SLOs{}",
+                ir.system.name,
+                ir.entities.len(),
+                ir.components.len(),
+                ir.flows.len(),
+                ir.services.len(),
+                ir.slos.len(),
+                match warnings {
+                    0 => String::new(),
+                    1 => "; 1 warning".into(),
+                    n => format!("; {n} warnings"),
+                }
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => reporter.fail(diagnostics, SPEC_ERRORS),
+    }
+}
+
+fn ir(reporter: &Reporter, path: &Utf8Path, after: Option<Stage>, format: Format) -> ExitCode {
+    let file = match read_spec(path) {
+        Ok(file) => file,
+        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+    };
+    let spec = match crate::load_spec(&file) {
+        Ok(spec) => spec,
+        Err(diagnostics) => return reporter.fail(diagnostics, SPEC_ERRORS),
+    };
+    let mut ir = match crate::spec_to_ir(&spec) {
+        Ok(ir) => ir,
+        Err(mut diagnostics) => {
+            diagnostics.attach_file(&file);
+            return reporter.fail(diagnostics, SPEC_ERRORS);
+        }
+    };
+    let mut facts = passes::Facts::default();
+    let last = match after {
+        Some(stage) => stage.pass(),
+        None => Some(PassName::Observe),
+    };
+    let mut diagnostics = if after.is_some_and(|s| s.pass().is_none()) {
+        Diagnostics::new()
+    } else {
+        passes::run_passes(&mut ir, &mut facts, last)
+    };
+    diagnostics.attach_file(&file);
+    diagnostics.sort();
+    if diagnostics.has_errors() {
+        return reporter.fail(diagnostics, SPEC_ERRORS);
+    }
+    reporter.report(&diagnostics);
+    let partial = passes::Partial {
+        ir: &ir,
+        facts: &facts,
+    };
+    let text = match format {
+        Format::Yaml => serde_yaml::to_string(&partial).expect("the IR serialises to YAML"),
+        Format::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&partial).expect("the IR serialises to JSON");
+            text.push('\n');
+            text
+        }
+    };
+    print!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn build(
+    reporter: &Reporter,
+    path: &Utf8Path,
+    output: &Utf8Path,
+    names: &[String],
+    force: bool,
+) -> ExitCode {
+    let backends = match crate::backends::select(names) {
+        Ok(backends) => backends,
+        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+    };
+    let file = match read_spec(path) {
+        Ok(file) => file,
+        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+    };
+    let analysed = match crate::check(&file) {
+        Ok(analysed) => analysed,
+        Err(diagnostics) => return reporter.fail(diagnostics, SPEC_ERRORS),
+    };
+    reporter.report(analysed.warnings());
+    let built = match crate::emit(&analysed, &backends) {
+        Ok(built) => built,
+        Err(diagnostics) => return reporter.fail(diagnostics, USAGE_OR_IO),
+    };
+    match crate::backends::output::write(output, &built.files, force) {
+        Ok(summary) => {
+            reporter.say(&format!(
+                "built `{}` into `{output}`: {} written, {} unchanged, {} removed",
+                analysed.ir().system.name,
+                summary.written.len(),
+                summary.unchanged.len(),
+                summary.removed.len()
+            ));
+            for (backend, report) in &built.reports {
+                if !report.entries.is_empty() {
+                    reporter.say(&format!(
+                        "  {backend}: {} approximation(s) or omission(s), see {}",
+                        report.entries.len(),
+                        output.join(crate::backends::REPORT_FILE)
+                    ));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => reporter.fail(diagnostics, USAGE_OR_IO),
+    }
+}
+
+fn explain(reporter: &Reporter, code: Option<&str>) -> ExitCode {
+    let Some(text) = code else {
+        for code in Code::ALL {
+            println!("{code}  {}", code.title());
+        }
+        return ExitCode::SUCCESS;
+    };
+    match Code::parse(text) {
+        Some(code) => {
+            println!(
+                "{code}: {}\n\n{}",
+                code.title(),
+                code.explanation().trim_end()
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            let _ = reporter;
+            eprintln!(
+                "error: `{text}` is not a v5c diagnostic code; codes look like V5C0011, and `v5c explain` lists them"
+            );
+            ExitCode::from(USAGE_OR_IO)
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Deployment: every component runs in exactly one service, flows stay inside a service, ports
+//! are usable and distinct, resources make sense, and SQLite is never shared.
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::ir::{ComponentKind, Engine, Ir, ServiceId};
+use std::collections::HashMap;
+
+/// Non-root containers cannot bind below this port.
+const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+
+pub fn run(ir: &Ir, diags: &mut Diagnostics) {
+    // Placement: where each component runs.
+    let mut service_of: Vec<Option<ServiceId>> = vec![None; ir.components.len()];
+    for (service_id, service) in ir.services.iter() {
+        let spans = ir.spans.service(service_id);
+        if service.components.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    Code::ComponentPlacement,
+                    format!("service `{}` runs no components", service.name),
+                )
+                .label(spans.name, "empty service")
+                .help("list its components, or remove it"),
+            );
+        }
+        for (i, component) in service.components.iter().enumerate() {
+            let Some(id) = component.try_id() else {
+                continue;
+            };
+            let at = spans.components.get(i).copied().unwrap_or(spans.name);
+            match service_of[id.index()] {
+                Some(first) if first != service_id => diags.push(
+                    Diagnostic::error(
+                        Code::ComponentPlacement,
+                        format!(
+                            "component `{}` runs in both `{}` and `{}`",
+                            component.name, ir.services[first].name, service.name
+                        ),
+                    )
+                    .label(at, "placed again")
+                    .help(
+                        "each component runs in one service; flows and batches live in its process",
+                    ),
+                ),
+                Some(_) => diags.push(
+                    Diagnostic::error(
+                        Code::ComponentPlacement,
+                        format!(
+                            "component `{}` is listed twice in `{}`",
+                            component.name, service.name
+                        ),
+                    )
+                    .label(at, "listed again"),
+                ),
+                None => service_of[id.index()] = Some(service_id),
+            }
+        }
+    }
+
+    // Without `deploy.services` the one service runs everything, so this finds nothing.
+    for (id, component) in ir.components.iter() {
+        if service_of[id.index()].is_none() {
+            diags.push(
+                Diagnostic::error(
+                    Code::ComponentPlacement,
+                    format!("component `{}` runs in no service", component.name),
+                )
+                .label(ir.spans.component(id).name, "not deployed")
+                .label(ir.spans.deploy, "services are listed here")
+                .help("add it to a service's `components:`, or leave one service's list out to run every unlisted component"),
+            );
+        }
+    }
+
+    for (id, flow) in ir.flows.iter() {
+        let (Some(from), Some(to)) = (flow.from.component.try_id(), flow.to.component.try_id())
+        else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (service_of[from.index()], service_of[to.index()]) {
+            if a != b {
+                diags.push(
+                    Diagnostic::error(
+                        Code::FlowCrossesServices,
+                        format!(
+                            "this flow runs from service `{}` to service `{}`",
+                            ir.services[a].name, ir.services[b].name
+                        ),
+                    )
+                    .label(ir.spans.flow(id).whole, "crosses services")
+                    .help("flows are in-process channels; put both components in one service"),
+                );
+            }
+        }
+    }
+
+    // Ports.
+    let mut ports: HashMap<u16, ServiceId> = HashMap::new();
+    for (id, service) in ir.services.iter() {
+        let spans = ir.spans.service(id);
+        let at = spans.port.unwrap_or(spans.name);
+        if service.port < FIRST_UNPRIVILEGED_PORT {
+            diags.push(
+                Diagnostic::error(
+                    Code::PortConflict,
+                    format!("service `{}` would listen on port {}", service.name, service.port),
+                )
+                .label(at, "privileged port")
+                .help("the service runs as a non-root user, which cannot bind ports below 1024; use 8080, say, and map it outside"),
+            );
+        }
+        if let Some(&first) = ports.get(&service.port) {
+            diags.push(
+                Diagnostic::error(
+                    Code::PortConflict,
+                    format!(
+                        "services `{}` and `{}` both listen on port {}",
+                        ir.services[first].name, service.name, service.port
+                    ),
+                )
+                .label(at, "same port")
+                .label(
+                    ir.spans
+                        .service(first)
+                        .port
+                        .unwrap_or(ir.spans.service(first).name),
+                    "first here",
+                )
+                .help("give each service its own port"),
+            );
+        } else {
+            ports.insert(service.port, id);
+        }
+
+        let r = &service.resources;
+        for (what, zero, span) in [
+            ("cpu", r.cpu_millicores == 0, spans.cpu),
+            ("memory", r.memory_bytes == 0, spans.memory),
+            ("cpu_limit", r.cpu_limit_millicores == 0, spans.cpu_limit),
+            (
+                "memory_limit",
+                r.memory_limit_bytes == 0,
+                spans.memory_limit,
+            ),
+        ] {
+            if zero {
+                diags.push(
+                    Diagnostic::error(
+                        Code::BadResources,
+                        format!("`{what}` of `{}` is zero", service.name),
+                    )
+                    .label(span.unwrap_or(spans.name), "zero"),
+                );
+            }
+        }
+        if r.cpu_limit_millicores < r.cpu_millicores && r.cpu_limit_millicores > 0 {
+            diags.push(
+                Diagnostic::error(
+                    Code::BadResources,
+                    format!(
+                        "the CPU limit of `{}` is below what it reserves",
+                        service.name
+                    ),
+                )
+                .label(spans.cpu_limit.unwrap_or(spans.name), "limit")
+                .label(spans.cpu.unwrap_or(spans.name), "request"),
+            );
+        }
+        if r.memory_limit_bytes < r.memory_bytes && r.memory_limit_bytes > 0 {
+            diags.push(
+                Diagnostic::error(
+                    Code::BadResources,
+                    format!(
+                        "the memory limit of `{}` is below what it reserves",
+                        service.name
+                    ),
+                )
+                .label(spans.memory_limit.unwrap_or(spans.name), "limit")
+                .label(spans.memory.unwrap_or(spans.name), "request"),
+            );
+        }
+    }
+
+    // SQLite: one process, one copy.
+    let mut sqlite_users: HashMap<crate::ir::DatabaseId, Vec<ServiceId>> = HashMap::new();
+    for (service_id, service) in ir.services.iter() {
+        for component in &service.components {
+            let Some(id) = component.try_id() else {
+                continue;
+            };
+            let mut stores = Vec::new();
+            match &ir.components[id].kind {
+                ComponentKind::Store { .. } => stores.push(id),
+                ComponentKind::Api { exposes, .. } => {
+                    stores.extend(exposes.iter().filter_map(|e| e.store.try_id()));
+                }
+                ComponentKind::Sink { store: Some(s) } => stores.extend(s.try_id()),
+                _ => {}
+            }
+            for store in stores {
+                if let ComponentKind::Store { database, .. } = &ir.components[store].kind {
+                    let Some(db) = database.try_id() else {
+                        continue;
+                    };
+                    if ir.databases[db].engine == Engine::Sqlite {
+                        let users = sqlite_users.entry(db).or_default();
+                        if !users.contains(&service_id) {
+                            users.push(service_id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut sqlite: Vec<_> = sqlite_users.into_iter().collect();
+    sqlite.sort_unstable();
+    for (db_id, users) in sqlite {
+        let database = &ir.databases[db_id];
+        for &service_id in &users {
+            let service = &ir.services[service_id];
+            if service.replicas > 1 {
+                let spans = ir.spans.service(service_id);
+                diags.push(
+                    Diagnostic::error(
+                        Code::SqliteShared,
+                        format!(
+                            "service `{}` runs {} copies, but uses SQLite database `{}`",
+                            service.name, service.replicas, database.name
+                        ),
+                    )
+                    .label(spans.replicas.unwrap_or(spans.name), "more than one copy")
+                    .label(ir.spans.database(db_id).name, "SQLite")
+                    .help("a SQLite file belongs to one process: run one replica, or move to PostgreSQL"),
+                );
+            }
+        }
+        if let [first, second, ..] = users.as_slice() {
+            diags.push(
+                Diagnostic::error(
+                    Code::SqliteShared,
+                    format!(
+                        "services `{}` and `{}` both use SQLite database `{}`",
+                        ir.services[*first].name, ir.services[*second].name, database.name
+                    ),
+                )
+                .label(ir.spans.service(*second).name, "second user")
+                .label(ir.spans.database(db_id).name, "SQLite")
+                .help("a SQLite file belongs to one process: keep its users in one service"),
+            );
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! Observability: each SLO measures something its component can measure, bounds it the right
+//! way with a sensible objective, and is stated once. Builds the metric catalogue: the one list
+//! of metrics that the generated service exports and that monitoring charts and alerts on.
+
+use super::Facts;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::ir::{ComponentKind, Indicator, Ir, Unit};
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The shortest window an objective can be judged over with multi-window burn-rate alerts.
+const MIN_WINDOW_MS: u64 = 3_600_000;
+/// Latency buckets every histogram of seconds has; SLO thresholds are added to them so that
+/// each threshold is a bucket boundary and its percentile is exact at the boundary.
+const LATENCY_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// A metric of the catalogue.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Metric {
+    pub name: String,
+    pub kind: MetricKind,
+    pub help: String,
+    pub labels: Vec<String>,
+    /// The upper bounds of a histogram's buckets; empty for other kinds.
+    pub buckets: Vec<f64>,
+    /// The services that export it.
+    pub exported_by: Vec<String>,
+}
+
+fn measurable(kind: &ComponentKind, indicator: Indicator) -> bool {
+    use Indicator::{ErrorRate, Latency, Throughput};
+    match kind {
+        ComponentKind::Api { .. } | ComponentKind::Source { .. } => true,
+        ComponentKind::Store { .. } => matches!(indicator, Latency { .. } | Throughput | ErrorRate),
+        ComponentKind::Transformer | ComponentKind::Sink { .. } => {
+            matches!(indicator, Throughput | ErrorRate)
+        }
+    }
+}
+
+fn unit_words(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Seconds => "a duration",
+        Unit::Percent => "a percentage",
+        Unit::PerSecond => "a rate",
+    }
+}
+
+pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
+    let mut names: HashMap<&str, crate::source::Span> = HashMap::new();
+    for (id, slo) in ir.slos.iter() {
+        let spans = ir.spans.slo(id);
+        let Some(component_id) = slo.component.try_id() else {
+            continue;
+        };
+        let component = &ir.components[component_id];
+        if let Some(first) = names.get(slo.name.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DuplicateSlo,
+                    format!("two SLOs are named `{}`", slo.name),
+                )
+                .label(spans.name.unwrap_or(spans.whole), "second")
+                .label(*first, "first")
+                .help("remove one, or give them distinct `name:`s"),
+            );
+        } else {
+            names.insert(&slo.name, spans.name.unwrap_or(spans.whole));
+        }
+
+        if !measurable(&component.kind, slo.indicator) {
+            diags.push(
+                Diagnostic::error(
+                    Code::SloNotMeasurable,
+                    format!(
+                        "{} `{}` has no {} to measure",
+                        component.kind_name(),
+                        component.name,
+                        slo.indicator.words()
+                    ),
+                )
+                .label(spans.indicator, "not measurable here")
+                .help("latency, availability and error rate are measured per request on APIs and sources (and latency per write on stores); throughput everywhere"),
+            );
+            continue;
+        }
+
+        let (wanted_unit, upper) = match slo.indicator {
+            Indicator::Latency { .. } => (Unit::Seconds, true),
+            Indicator::ErrorRate => (Unit::Percent, true),
+            Indicator::Availability => (Unit::Percent, false),
+            Indicator::Throughput => (Unit::PerSecond, false),
+        };
+        if slo.objective.unit != wanted_unit {
+            diags.push(
+                Diagnostic::error(
+                    Code::SloUnit,
+                    format!(
+                        "{} is measured as {}, not {}",
+                        slo.indicator.words(),
+                        unit_words(wanted_unit),
+                        unit_words(slo.objective.unit)
+                    ),
+                )
+                .label(spans.value, format!("expected {}", unit_words(wanted_unit))),
+            );
+            continue;
+        }
+        if slo.comparison.is_upper_bound() != upper {
+            let (ops, why) = if upper {
+                ("`<` or `<=`", "lower is better")
+            } else {
+                ("`>` or `>=`", "higher is better")
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::SloDirection,
+                    format!(
+                        "an objective on {} is bounded with {ops}: {why}",
+                        slo.indicator.words()
+                    ),
+                )
+                .label(spans.comparison, "wrong way"),
+            );
+        }
+
+        let value = slo.objective.value;
+        let problem = match slo.indicator {
+            Indicator::Latency { percentile } if !(percentile > 0.0 && percentile < 100.0) => {
+                Some((
+                    spans.indicator,
+                    "a percentile lies strictly between 0 and 100".to_owned(),
+                ))
+            }
+            Indicator::Availability if value >= 100.0 => Some((
+                spans.value,
+                "an availability of 100% leaves no error budget: every failed request breaks it"
+                    .to_owned(),
+            )),
+            Indicator::Availability | Indicator::ErrorRate if value <= 0.0 || value > 100.0 => {
+                Some((
+                    spans.value,
+                    "a percentage lies between 0 and 100".to_owned(),
+                ))
+            }
+            _ if value <= 0.0 => Some((spans.value, "the objective must be above zero".to_owned())),
+            _ if slo.window_ms < MIN_WINDOW_MS => Some((
+                spans.whole,
+                "the window must be at least an hour for burn-rate alerts to judge it".to_owned(),
+            )),
+            _ => None,
+        };
+        if let Some((span, message)) = problem {
+            diags.push(Diagnostic::error(Code::SloObjective, message).label(span, "out of range"));
+        }
+    }
+
+    facts.metrics = catalogue(ir);
+}
+
+fn with_thresholds(base: &[f64], thresholds: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut buckets: Vec<f64> = base.iter().copied().chain(thresholds).collect();
+    buckets.sort_by(f64::total_cmp);
+    buckets.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    buckets
+}
+
+/// The metric catalogue, in a fixed order.
+fn catalogue(ir: &Ir) -> Vec<Metric> {
+    let all: Vec<String> = ir.services.values().map(|s| s.name.clone()).collect();
+    let running = |pred: &dyn Fn(&ComponentKind) -> bool| -> Vec<String> {
+        ir.services
+            .values()
+            .filter(|s| {
+                s.components
+                    .iter()
+                    .filter_map(|c| c.try_id())
+                    .any(|c| pred(&ir.components[c].kind))
+            })
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let latency_thresholds = |pred: &dyn Fn(&ComponentKind) -> bool| -> Vec<f64> {
+        ir.slos
+            .values()
+            .filter(|s| matches!(s.indicator, Indicator::Latency { .. }))
+            .filter(|s| {
+                s.component
+                    .try_id()
+                    .is_some_and(|c| pred(&ir.components[c].kind))
+            })
+            .map(|s| s.objective.value)
+            .collect()
+    };
+    let is_http =
+        |k: &ComponentKind| matches!(k, ComponentKind::Api { .. } | ComponentKind::Source { .. });
+    let uses_db = |k: &ComponentKind| {
+        matches!(k, ComponentKind::Store { .. } | ComponentKind::Api { .. })
+            || matches!(k, ComponentKind::Sink { store: Some(_) })
+    };
+    let is_store = |k: &ComponentKind| matches!(k, ComponentKind::Store { .. });
+    let is_source = |k: &ComponentKind| matches!(k, ComponentKind::Source { .. });
+    let is_sink = |k: &ComponentKind| matches!(k, ComponentKind::Sink { .. });
+    let in_dataflow = |k: &ComponentKind| !matches!(k, ComponentKind::Api { .. });
+
+    let metric = |name: &str,
+                  kind: MetricKind,
+                  help: &str,
+                  labels: &[&str],
+                  buckets: Vec<f64>,
+                  by: Vec<String>| Metric {
+        name: name.to_owned(),
+        kind,
+        help: help.to_owned(),
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        buckets,
+        exported_by: by,
+    };
+    use MetricKind::{Counter, Gauge, Histogram};
+
+    let mut metrics = vec![
+        metric(
+            "service_info",
+            Gauge,
+            "Always 1; the labels name the running service and its version.",
+            &["system", "service", "version"],
+            vec![],
+            all.clone(),
+        ),
+        metric(
+            "http_requests_total",
+            Counter,
+            "HTTP requests answered, by route, method and status code.",
+            &["route", "method", "status"],
+            vec![],
+            all.clone(),
+        ),
+        metric(
+            "http_request_duration_seconds",
+            Histogram,
+            "Time from receiving an HTTP request to sending the response.",
+            &["route", "method", "status"],
+            with_thresholds(&LATENCY_BUCKETS, latency_thresholds(&is_http).into_iter()),
+            all.clone(),
+        ),
+        metric(
+            "http_requests_in_flight",
+            Gauge,
+            "HTTP requests being handled now.",
+            &[],
+            vec![],
+            all,
+        ),
+    ];
+    let db_services = running(&uses_db);
+    if !db_services.is_empty() {
+        metrics.extend([
+            metric(
+                "db_up",
+                Gauge,
+                "1 while the database answers, 0 while it does not.",
+                &["database"],
+                vec![],
+                db_services.clone(),
+            ),
+            metric(
+                "db_pool_connections",
+                Gauge,
+                "Open connections in the pool, by state (idle, in_use).",
+                &["database", "state"],
+                vec![],
+                db_services.clone(),
+            ),
+            metric(
+                "db_pool_max_connections",
+                Gauge,
+                "The most connections the pool may open.",
+                &["database"],
+                vec![],
+                db_services.clone(),
+            ),
+            metric(
+                "db_pool_acquire_duration_seconds",
+                Histogram,
+                "Time spent waiting for a pooled connection.",
+                &["database"],
+                LATENCY_BUCKETS.to_vec(),
+                db_services.clone(),
+            ),
+            metric(
+                "db_pool_acquire_timeouts_total",
+                Counter,
+                "Requests that gave up waiting for a pooled connection.",
+                &["database"],
+                vec![],
+                db_services,
+            ),
+        ]);
+    }
+    let dataflow_services = running(&in_dataflow);
+    if !dataflow_services.is_empty() {
+        metrics.extend([
+            metric(
+                "component_received_total",
+                Counter,
+                "Messages a component took in.",
+                &["component"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+            metric(
+                "component_emitted_total",
+                Counter,
+                "Messages a component sent out, by port.",
+                &["component", "port"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+            metric(
+                "component_errors_total",
+                Counter,
+                "Messages a component failed to handle.",
+                &["component"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+            metric(
+                "component_dropped_total",
+                Counter,
+                "Messages a component dropped, by reason.",
+                &["component", "reason"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+        ]);
+    }
+    if !ir.flows.is_empty() {
+        metrics.extend([
+            metric(
+                "flow_messages_total",
+                Counter,
+                "Messages that passed through a flow.",
+                &["flow"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+            metric(
+                "flow_depth",
+                Gauge,
+                "Messages waiting in a flow's buffer.",
+                &["flow"],
+                vec![],
+                dataflow_services.clone(),
+            ),
+            metric(
+                "flow_capacity",
+                Gauge,
+                "The size of a flow's buffer.",
+                &["flow"],
+                vec![],
+                dataflow_services,
+            ),
+        ]);
+    }
+    let source_services = running(&is_source);
+    if !source_services.is_empty() {
+        metrics.push(metric(
+            "ingest_rejected_total",
+            Counter,
+            "Events an ingest endpoint refused, by reason (invalid, full).",
+            &["source", "reason"],
+            vec![],
+            source_services,
+        ));
+    }
+    let store_services = running(&is_store);
+    if !store_services.is_empty() {
+        let max_batch = ir
+            .components
+            .values()
+            .filter_map(|c| match &c.kind {
+                ComponentKind::Store { batch, .. } => Some(batch.size),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
+        let mut sizes = Vec::new();
+        let mut size = 1u32;
+        while size < max_batch {
+            sizes.push(f64::from(size));
+            size = size.saturating_mul(4);
+        }
+        sizes.push(f64::from(max_batch));
+        metrics.extend([
+            metric(
+                "store_batch_size",
+                Histogram,
+                "Rows written per batch.",
+                &["store"],
+                sizes,
+                store_services.clone(),
+            ),
+            metric(
+                "store_batch_duration_seconds",
+                Histogram,
+                "Time to write one batch, commit included.",
+                &["store"],
+                with_thresholds(&LATENCY_BUCKETS, latency_thresholds(&is_store).into_iter()),
+                store_services.clone(),
+            ),
+            metric(
+                "store_rows_written_total",
+                Counter,
+                "Rows committed.",
+                &["store"],
+                vec![],
+                store_services.clone(),
+            ),
+            metric(
+                "store_write_retries_total",
+                Counter,
+                "Batch writes retried after a transient error.",
+                &["store"],
+                vec![],
+                store_services.clone(),
+            ),
+            metric(
+                "store_write_failures_total",
+                Counter,
+                "Batch writes that failed for good.",
+                &["store"],
+                vec![],
+                store_services,
+            ),
+        ]);
+    }
+    let sink_services = running(&is_sink);
+    if !sink_services.is_empty() {
+        metrics.extend([
+            metric(
+                "sink_delivered_total",
+                Counter,
+                "Messages a sink delivered.",
+                &["sink"],
+                vec![],
+                sink_services.clone(),
+            ),
+            metric(
+                "sink_failures_total",
+                Counter,
+                "Messages a sink failed to deliver.",
+                &["sink"],
+                vec![],
+                sink_services,
+            ),
+        ]);
+    }
+    metrics
+}
