@@ -149,11 +149,15 @@ impl Diagnostics {
     }
 
     /// Orders diagnostics by position (errors before warnings at one place), so that output
-    /// reads top to bottom through the file regardless of which pass found what.
+    /// reads top to bottom through the file regardless of which pass found what, and drops
+    /// exact repeats.
     pub fn sort(&mut self) {
         self.0.sort_by(|a, b| {
             let key = |d: &Diagnostic| (d.primary_span().map(|s| (s.start, s.end)), d.severity);
             key(a).cmp(&key(b))
+        });
+        self.0.dedup_by(|a, b| {
+            a.code == b.code && a.message == b.message && a.primary_span() == b.primary_span()
         });
     }
 
@@ -222,6 +226,20 @@ pub fn one_of<S: AsRef<str>>(names: &[S]) -> String {
         0 => "nothing".to_owned(),
         1 => quoted[0].clone(),
         n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+/// Formats a list of names as "`a`, `b` and `c`".
+pub fn all_of<S: AsRef<str>>(names: &[S]) -> String {
+    one_of(names).replace("` or `", "` and `")
+}
+
+/// "a" or "an", for a component kind or other lower-case word.
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
 

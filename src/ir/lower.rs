@@ -442,32 +442,25 @@ impl Lower<'_> {
             TypeExpr::Named { name, args } => {
                 spans.ty_name = at(&name.range);
                 spans.ty_args = args.iter().map(|a| at(&a.range)).collect();
-                let arity = |lo: usize, hi: usize| (lo..=hi).contains(&args.len());
-                let (ty, ok, usage) = match name.value.as_str() {
-                    "uuid" => (Some(FieldType::Uuid), arity(0, 0), "uuid"),
+                // Each type: what it lowers to, how many arguments it takes, how it is written.
+                let (ty, lo, hi, usage) = match name.value.as_str() {
+                    "uuid" => (FieldType::Uuid, 0, 0, "`uuid`"),
                     "string" => {
                         let max_length = match args.first() {
                             Some(n) => Some(self.u32_arg(n, text)?),
                             None => None,
                         };
                         (
-                            Some(FieldType::String { max_length }),
-                            arity(0, 1),
-                            "string or string(64)",
+                            FieldType::String { max_length },
+                            0,
+                            1,
+                            "`string` or `string(64)`",
                         )
                     }
-                    "text" => (
-                        Some(FieldType::String { max_length: None }),
-                        arity(0, 0),
-                        "text",
-                    ),
-                    "int16" | "smallint" => {
-                        (Some(FieldType::Int { bits: 16 }), arity(0, 0), "int16")
-                    }
-                    "int32" | "int" | "integer" => {
-                        (Some(FieldType::Int { bits: 32 }), arity(0, 0), "int32")
-                    }
-                    "int64" | "bigint" => (Some(FieldType::Int { bits: 64 }), arity(0, 0), "int64"),
+                    "text" => (FieldType::String { max_length: None }, 0, 0, "`text`"),
+                    "int16" | "smallint" => (FieldType::Int { bits: 16 }, 0, 0, "`int16`"),
+                    "int32" | "int" | "integer" => (FieldType::Int { bits: 32 }, 0, 0, "`int32`"),
+                    "int64" | "bigint" => (FieldType::Int { bits: 64 }, 0, 0, "`int64`"),
                     "decimal" | "numeric" => {
                         let precision = match args.first() {
                             Some(p) => self.u32_arg(p, text)?,
@@ -478,33 +471,32 @@ impl Lower<'_> {
                             None => 0,
                         };
                         (
-                            Some(FieldType::Decimal { precision, scale }),
-                            arity(1, 2),
-                            "decimal(12,2): a precision (digits in all) and a scale (digits after the point)",
+                            FieldType::Decimal { precision, scale },
+                            1,
+                            2,
+                            "`decimal(12,2)`: a precision (digits in all) and a scale (digits after the point)",
                         )
                     }
-                    "float32" | "real" => {
-                        (Some(FieldType::Float { bits: 32 }), arity(0, 0), "float32")
-                    }
+                    "float32" | "real" => (FieldType::Float { bits: 32 }, 0, 0, "`float32`"),
                     "float64" | "float" | "double" => {
-                        (Some(FieldType::Float { bits: 64 }), arity(0, 0), "float64")
+                        (FieldType::Float { bits: 64 }, 0, 0, "`float64`")
                     }
-                    "bool" | "boolean" => (Some(FieldType::Bool), arity(0, 0), "bool"),
-                    "timestamp" | "timestamptz" => {
-                        (Some(FieldType::Timestamp), arity(0, 0), "timestamp")
-                    }
-                    "datetime" => (Some(FieldType::Datetime), arity(0, 0), "datetime"),
-                    "date" => (Some(FieldType::Date), arity(0, 0), "date"),
-                    "time" => (Some(FieldType::Time), arity(0, 0), "time"),
-                    "json" => (Some(FieldType::Json), arity(0, 0), "json"),
-                    "bytes" | "blob" => (Some(FieldType::Bytes), arity(0, 0), "bytes"),
+                    "bool" | "boolean" => (FieldType::Bool, 0, 0, "`bool`"),
+                    "timestamp" | "timestamptz" => (FieldType::Timestamp, 0, 0, "`timestamp`"),
+                    "datetime" => (FieldType::Datetime, 0, 0, "`datetime`"),
+                    "date" => (FieldType::Date, 0, 0, "`date`"),
+                    "time" => (FieldType::Time, 0, 0, "`time`"),
+                    "json" => (FieldType::Json, 0, 0, "`json`"),
+                    "bytes" | "blob" => (FieldType::Bytes, 0, 0, "`bytes`"),
+                    // The grammar reads these with their brackets; alone they lack them.
                     "enum" | "ref" | "list" => (
-                        None,
-                        false,
+                        FieldType::Json,
+                        usize::MAX,
+                        usize::MAX,
                         match name.value.as_str() {
-                            "enum" => "enum(a, b, c)",
-                            "ref" => "ref(Entity)",
-                            _ => "list<T>",
+                            "enum" => "`enum(a, b, c)`",
+                            "ref" => "`ref(Entity)`",
+                            _ => "`list<T>`",
                         },
                     ),
                     other => {
@@ -521,7 +513,8 @@ impl Lower<'_> {
                         return None;
                     }
                 };
-                if !ok {
+                let n = args.len();
+                if n < lo || n > hi {
                     let span = if args.is_empty() {
                         at(&name.range)
                     } else {
@@ -532,22 +525,22 @@ impl Lower<'_> {
                             .reduce(Span::join)
                             .unwrap_or(text.span)
                     };
-                    let got = match args.len() {
-                        0 => "no arguments".to_owned(),
-                        1 => "1 argument".to_owned(),
-                        n => format!("{n} arguments"),
+                    let t = &name.value;
+                    let message = match (lo, hi) {
+                        (usize::MAX, _) => format!("`{t}` needs its brackets"),
+                        (0, 0) => format!("`{t}` takes no arguments"),
+                        _ if n == 0 => format!("`{t}` needs arguments"),
+                        (lo, hi) if lo == hi => format!("`{t}` takes {lo} argument(s), not {n}"),
+                        (lo, hi) => format!("`{t}` takes {lo} to {hi} arguments, not {n}"),
                     };
                     self.diags.push(
-                        Diagnostic::error(
-                            Code::TypeArguments,
-                            format!("`{}` does not take {got}", name.value),
-                        )
-                        .label(span, "here")
-                        .help(format!("write {usage}")),
+                        Diagnostic::error(Code::TypeArguments, message)
+                            .label(span, "here")
+                            .help(format!("write {usage}")),
                     );
                     return None;
                 }
-                ty
+                Some(ty)
             }
         }
     }
@@ -726,7 +719,7 @@ impl Lower<'_> {
                                 None => ALL_OPERATIONS.to_vec(),
                             };
                             let path = e.path.as_ref().map_or_else(
-                                || format!("/{}", self.table_of(&e.entity.value)),
+                                || format!("/{}", self.table_of(&e.entity.value).replace('_', "-")),
                                 |p| p.value.clone(),
                             );
                             spans.exposes.push(ExposureSpans {
@@ -867,6 +860,10 @@ impl Lower<'_> {
         let mut arena = Arena::default();
         let spec = self.spec;
         let Some(services) = &spec.deploy.services else {
+            // Nothing to run, nothing to deploy.
+            if spec.components.is_empty() {
+                return arena;
+            }
             self.spans.services.push(ServiceSpans {
                 name: spec.system.name.span,
                 ..ServiceSpans::default()

@@ -74,6 +74,7 @@ pub struct Database {
     pub pool: Pool,
     /// Run elsewhere: deployments connect to it rather than run it.
     pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
@@ -91,6 +92,7 @@ pub struct Entity {
     pub name: String,
     /// The table name when the entity is stored.
     pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub fields: Vec<Field>,
     /// The names of the primary key fields, in key order; empty when the entity has none.
@@ -126,14 +128,21 @@ pub struct Field {
     pub nullable: bool,
     /// An integer primary key whose values the database generates.
     pub identity: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<FieldDefault>,
     /// What a reference does when its target row is deleted; set for every reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<RefAction>,
     /// What a reference does when its target row's key changes; set for every reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on_update: Option<RefAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<StringFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
@@ -234,6 +243,7 @@ pub enum FieldDefault {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Index {
     /// The name the spec gave; otherwise each database names it (see the facts).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub fields: Vec<String>,
     pub unique: bool,
@@ -248,6 +258,7 @@ pub struct Component {
     pub inputs: Vec<Port>,
     /// Ports messages leave by.
     pub outputs: Vec<Port>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
@@ -372,6 +383,7 @@ pub struct Slo {
     pub objective: Objective,
     /// The window the objective is measured over; defaults to 30 days.
     pub window_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 

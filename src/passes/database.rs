@@ -465,7 +465,7 @@ fn database_facts(
                         Code::RequiredRefCycle,
                         format!(
                             "{} refer to each other through required references only",
-                            crate::diag::one_of(&names)
+                            crate::diag::all_of(&names)
                         ),
                     )
                     .label(ir.spans.entity(first).name, "part of the cycle")
@@ -502,9 +502,15 @@ fn database_facts(
     };
 
     let mut tables = Vec::with_capacity(members.len());
+    let mut table_names = BTreeSet::new();
     for &i in &order {
         let entity_id = members[i];
         let entity = &ir.entities[entity_id];
+        // A second entity in the same table is reported as a collision; its names would only
+        // collide again.
+        if !table_names.insert(entity.table.to_ascii_lowercase()) {
+            continue;
+        }
         let spans = ir.spans.entity(entity_id);
         note_reserved(&entity.table);
         for field in &entity.fields {

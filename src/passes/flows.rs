@@ -45,8 +45,9 @@ fn direction_problem(
         };
         return Some((
             format!(
-                "`{}` is a {kind} and {does}, so it cannot be the {role} of a flow",
-                component.name
+                "`{}` is {} {kind} and {does}, so it cannot be the {role} of a flow",
+                component.name,
+                crate::diag::article(kind)
             ),
             if output {
                 "flows start at a source or a transformer".into()

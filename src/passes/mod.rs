@@ -58,8 +58,10 @@ impl PassName {
     /// The passes whose success this pass relies on.
     pub fn needs(self) -> &'static [PassName] {
         match self {
-            PassName::Resolve | PassName::Types => &[],
-            PassName::Flows | PassName::Deploy | PassName::Observe => &[PassName::Resolve],
+            // Deploy and observe read references through `try_id`, so they can go on (and
+            // find more) when some names did not resolve.
+            PassName::Resolve | PassName::Types | PassName::Deploy | PassName::Observe => &[],
+            PassName::Flows => &[PassName::Resolve],
             PassName::Graph => &[PassName::Resolve, PassName::Flows],
             PassName::Database => &[PassName::Resolve, PassName::Types],
         }

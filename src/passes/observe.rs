@@ -179,14 +179,23 @@ fn with_thresholds(base: &[f64], thresholds: impl Iterator<Item = f64>) -> Vec<f
 /// The metric catalogue, in a fixed order.
 fn catalogue(ir: &Ir) -> Vec<Metric> {
     let all: Vec<String> = ir.services.values().map(|s| s.name.clone()).collect();
-    let running = |pred: &dyn Fn(&ComponentKind) -> bool| -> Vec<String> {
+    // Components that flows connect: only they run the dataflow machinery (channels, batches).
+    let mut in_flow = vec![false; ir.components.len()];
+    for flow in ir.flows.values() {
+        for end in [&flow.from, &flow.to] {
+            if let Some(id) = end.component.try_id() {
+                in_flow[id.index()] = true;
+            }
+        }
+    }
+    let running = |pred: &dyn Fn(&ComponentKind, bool) -> bool| -> Vec<String> {
         ir.services
             .values()
             .filter(|s| {
                 s.components
                     .iter()
                     .filter_map(|c| c.try_id())
-                    .any(|c| pred(&ir.components[c].kind))
+                    .any(|c| pred(&ir.components[c].kind, in_flow[c.index()]))
             })
             .map(|s| s.name.clone())
             .collect()
@@ -205,14 +214,15 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
     };
     let is_http =
         |k: &ComponentKind| matches!(k, ComponentKind::Api { .. } | ComponentKind::Source { .. });
-    let uses_db = |k: &ComponentKind| {
+    let uses_db = |k: &ComponentKind, _: bool| {
         matches!(k, ComponentKind::Store { .. } | ComponentKind::Api { .. })
             || matches!(k, ComponentKind::Sink { store: Some(_) })
     };
     let is_store = |k: &ComponentKind| matches!(k, ComponentKind::Store { .. });
-    let is_source = |k: &ComponentKind| matches!(k, ComponentKind::Source { .. });
-    let is_sink = |k: &ComponentKind| matches!(k, ComponentKind::Sink { .. });
-    let in_dataflow = |k: &ComponentKind| !matches!(k, ComponentKind::Api { .. });
+    let writes_batches = |k: &ComponentKind, flowing: bool| is_store(k) && flowing;
+    let is_source = |k: &ComponentKind, _: bool| matches!(k, ComponentKind::Source { .. });
+    let is_sink = |k: &ComponentKind, _: bool| matches!(k, ComponentKind::Sink { .. });
+    let in_dataflow = |_: &ComponentKind, flowing: bool| flowing;
 
     let metric = |name: &str,
                   kind: MetricKind,
@@ -345,7 +355,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             ),
         ]);
     }
-    if !ir.flows.is_empty() {
+    if !dataflow_services.is_empty() {
         metrics.extend([
             metric(
                 "flow_messages_total",
@@ -384,7 +394,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             source_services,
         ));
     }
-    let store_services = running(&is_store);
+    let store_services = running(&writes_batches);
     if !store_services.is_empty() {
         let max_batch = ir
             .components

@@ -421,7 +421,11 @@ fn link_store(
         diags.push(
             Diagnostic::error(
                 Code::WrongComponentKind,
-                format!("`{}` is a {kind}, but a store is needed here", store.name),
+                format!(
+                    "`{}` is {} {kind}, but a store is needed here",
+                    store.name,
+                    crate::diag::article(kind)
+                ),
             )
             .label(at, "not a store"),
         );

@@ -207,7 +207,7 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     let ty = &field.ty;
     let problem: Option<String> = match (ty, default) {
         (FieldType::List { .. } | FieldType::Bytes, _) => Some(format!(
-            "a `{}` field cannot have a default",
+            "a field of type `{}` cannot have a default",
             ty.spec_text()
         )),
         (_, FieldDefault::Now | FieldDefault::RandomUuid) => None,
@@ -269,7 +269,7 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
             ty.spec_text()
         )),
         (_, other) => Some(format!(
-            "a default of {} does not fit a `{}` field",
+            "a default of {} does not fit a field of type `{}`",
             match other {
                 FieldDefault::Text(_) => "text",
                 FieldDefault::Integer(_) => "an integer",
@@ -299,7 +299,7 @@ fn not_applicable(
     Diagnostic::error(
         Code::OptionNotApplicable,
         format!(
-            "`{option}` does not apply to a `{}` field",
+            "`{option}` does not apply to a field of type `{}`",
             field.ty.spec_text()
         ),
     )

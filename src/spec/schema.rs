@@ -2,7 +2,7 @@
 //! mapped from its JSON pointer back to a span in the YAML.
 
 use super::yaml::{Node, NodeKind};
-use super::{DNS_NAME, ENTITY_NAME, SNAKE_NAME, Spec};
+use super::{DNS_NAME, ENTITY_NAME, SNAKE_NAME, Spec, URL_PATH};
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::source::Span;
 use jsonschema::ValidationError;
@@ -107,6 +107,7 @@ fn join_or(words: &[&str]) -> String {
 
 fn found_words(node: &Node) -> String {
     match &node.kind {
+        NodeKind::Str(s) if s.trim().is_empty() => "blank text".into(),
         NodeKind::Str(s) if s.is_empty() => "empty text".into(),
         NodeKind::Str(s) => format!("the text `{s}`"),
         NodeKind::Int(i) => format!("the number `{i}`"),
@@ -193,24 +194,7 @@ fn map_error(error: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>
             );
         }
         ValidationErrorKind::Type { kind } => {
-            let expected = join_or(&describe_types(kind));
-            let mut d = Diagnostic::error(
-                Code::WrongType,
-                format!("expected {expected}, found {}", found_words(node)),
-            )
-            .label(here, format!("expected {expected}"));
-            let wants_text = expected.starts_with("text");
-            if wants_text
-                && matches!(
-                    node.kind,
-                    NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
-                )
-            {
-                d = d.help("YAML reads this as a number or boolean; quote it to make it text");
-            } else if matches!(node.kind, NodeKind::Null) && key_span.is_some() {
-                d = d.help("the key has no value; write one after the `:`");
-            }
-            out.push(d);
+            out.push(wrong_type(node, &describe_types(kind), key_span.is_some()));
         }
         ValidationErrorKind::Enum { options } => {
             let allowed: Vec<String> = options
@@ -327,6 +311,38 @@ fn map_error(error: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>
     }
 }
 
+/// "expected X, found Y", with help for YAML's usual surprises: quoting, and keys left empty.
+fn wrong_type(node: &Node, expected: &[&'static str], under_key: bool) -> Diagnostic {
+    // `null` is allowed wherever a key is optional; saying so helps nobody.
+    let mut words = expected.to_vec();
+    if words.len() > 1 {
+        words.retain(|w| *w != "nothing");
+    }
+    let expected = join_or(&words);
+    let d = Diagnostic::error(
+        Code::WrongType,
+        format!("expected {expected}, found {}", found_words(node)),
+    )
+    .label(node.span, format!("expected {expected}"));
+    let scalar = matches!(
+        node.kind,
+        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
+    );
+    match &node.kind {
+        _ if expected.contains("text") && scalar => {
+            d.help("YAML reads this as a number or boolean; quote it to make it text")
+        }
+        NodeKind::Str(text)
+            if (expected.contains("number") || expected.contains("`true`"))
+                && crate::spec::yaml::looks_like_number_or_bool(text) =>
+        {
+            d.help("this is quoted, so YAML reads it as text; remove the quotes")
+        }
+        NodeKind::Null if under_key => d.help("the key has no value; write one after the `:`"),
+        _ => d,
+    }
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -344,8 +360,11 @@ fn not_allowed(node: &Node, pointer: &str, allowed: &[String]) -> Diagnostic {
         NodeKind::Str(s) => format!("`{s}`"),
         _ => found_words(node),
     };
-    let mut d = Diagnostic::error(Code::NotAllowed, format!("{found} is not a valid {what}"))
-        .label(node.span, format!("expected {}", diag::one_of(allowed)));
+    let mut d = Diagnostic::error(
+        Code::NotAllowed,
+        format!("{found} is not a valid value for {what}"),
+    )
+    .label(node.span, format!("expected {}", diag::one_of(allowed)));
     if let NodeKind::Str(s) = &node.kind {
         if let Some(help) = diag::suggest(s, allowed.iter().map(String::as_str)) {
             d = d.help(help);
@@ -355,6 +374,11 @@ fn not_allowed(node: &Node, pointer: &str, allowed: &[String]) -> Diagnostic {
 }
 
 fn bad_name(name: &str, pattern: &str, span: Span) -> Diagnostic {
+    if pattern == URL_PATH {
+        return Diagnostic::error(Code::SchemaMismatch, format!("`{name}` is not a URL path"))
+            .label(span, "not a path")
+            .help("a path starts with `/` and has segments of letters, digits, `.`, `_`, `~` and `-`, such as `/api/v1`");
+    }
     match pattern_words(pattern) {
         Some(words) => Diagnostic::error(Code::BadName, format!("`{name}` is not {words}"))
             .label(span, "badly formed name")
@@ -400,6 +424,23 @@ fn one_of_failed(
     root: &Node,
     out: &mut Vec<Diagnostic>,
 ) {
+    // An enum whose values carry descriptions is a `oneOf` of constants.
+    let constants: Option<Vec<String>> = branches
+        .iter()
+        .map(|errors| match errors.as_slice() {
+            [e] if e.instance_path().as_str() == pointer => match e.kind() {
+                ValidationErrorKind::Constant { expected_value } => {
+                    Some(value_words(expected_value))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if let Some(allowed) = constants.filter(|c| !c.is_empty()) {
+        out.push(not_allowed(node, pointer, &allowed));
+        return;
+    }
     // Tagged by `kind`: the branch whose `kind` matched is the one meant.
     if let (NodeKind::Map(_), Some(kind)) = (&node.kind, node.get("kind")) {
         let kind_pointer = format!("{pointer}/kind");
@@ -458,14 +499,7 @@ fn one_of_failed(
     expected.sort_unstable();
     expected.dedup();
     if meant.is_empty() && !expected.is_empty() {
-        let expected = join_or(&expected);
-        out.push(
-            Diagnostic::error(
-                Code::WrongType,
-                format!("expected {expected}, found {}", found_words(node)),
-            )
-            .label(node.span, format!("expected {expected}")),
-        );
+        out.push(wrong_type(node, &expected, true));
         return;
     }
     // Several branches fit the shape: report what the first of them found.

@@ -14,6 +14,8 @@ use serde::Deserialize;
 pub const SNAKE_NAME: &str = r"^[a-z][a-z0-9_]{0,62}$";
 /// PascalCase: entities.
 pub const ENTITY_NAME: &str = r"^[A-Z][A-Za-z0-9]{0,62}$";
+/// A URL path: `/`, or `/` followed by segments such as `/api/v1`.
+pub const URL_PATH: &str = r"^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$";
 /// A DNS label: the system and service names, which name containers and Kubernetes objects.
 pub const DNS_NAME: &str = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$";
 
@@ -330,6 +332,7 @@ pub enum ComponentSpec {
         #[schemars(length(min = 1))]
         expose: Vec<ExposeSpec>,
         /// The path prefix of every route. Defaults to `/api`.
+        #[schemars(regex(pattern = URL_PATH))]
         prefix: Option<Spanned<String>>,
         /// What it offers, for people.
         description: Option<String>,
@@ -372,8 +375,9 @@ pub struct ExposeSpec {
     /// The operations offered. Defaults to all of them.
     #[schemars(extend("uniqueItems" = true))]
     pub ops: Option<Vec<Spanned<Operation>>>,
-    /// The path of the collection under the API's prefix. Defaults to the table name
-    /// (`/orders`).
+    /// The path of the collection under the API's prefix. Defaults to the table name with
+    /// dashes (`/orders`, `/order-lines`).
+    #[schemars(regex(pattern = URL_PATH))]
     pub path: Option<Spanned<String>>,
 }
 

@@ -118,6 +118,7 @@ impl Node {
 pub fn parse(text: &str) -> Result<Option<Node>, Diagnostic> {
     let offsets = CharOffsets::new(text);
     let mut builder = Builder {
+        text,
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
@@ -212,7 +213,8 @@ enum Frame {
     },
 }
 
-struct Builder {
+struct Builder<'a> {
+    text: &'a str,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
@@ -220,7 +222,7 @@ struct Builder {
     documents: usize,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Handles one event; `Ok(true)` when the document is complete.
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<bool, Diagnostic> {
         match event {
@@ -417,7 +419,7 @@ impl Builder {
         tag: Option<&Tag>,
         span: Span,
     ) -> Result<Node, Diagnostic> {
-        let text_span = Self::text_span(value, style, span);
+        let text_span = self.text_span(value, style, span);
         let kind = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(value),
             None => NodeKind::Str(value.to_owned()),
@@ -453,7 +455,20 @@ impl Builder {
     }
 
     /// The span of the scalar's text in the source when the source holds it verbatim.
-    fn text_span(value: &str, style: ScalarStyle, span: Span) -> Span {
+    fn text_span(&self, value: &str, style: ScalarStyle, span: Span) -> Span {
+        // In flow collections the parser's span of a quoted scalar runs on over the blanks
+        // after the closing quote.
+        let mut span = span;
+        if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+            let bytes = self.text.as_bytes();
+            while span.end() > span.start()
+                && bytes
+                    .get(span.end() - 1)
+                    .is_some_and(u8::is_ascii_whitespace)
+            {
+                span = Span::new(span.start(), span.end() - 1);
+            }
+        }
         let inner = match style {
             ScalarStyle::Plain => span,
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if span.len() >= 2 => {
@@ -484,6 +499,14 @@ fn count_nodes(node: &Node) -> usize {
         NodeKind::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
         _ => 0,
     }
+}
+
+/// Whether unquoted `text` would read as a number or a boolean.
+pub fn looks_like_number_or_bool(text: &str) -> bool {
+    matches!(
+        resolve_plain(text),
+        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
+    )
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.

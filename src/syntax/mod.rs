@@ -166,7 +166,10 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> SyntaxError {
             }
         }
     }
-    if let Some(attempts) = attempts.filter(|a| a.max_position == pos) {
+    // Literal tokens add nothing when a rule already names what belongs here ("a unit (`ms`,
+    // `s`, …)" says more than "`m`, `ms`, `s`, …").
+    let named = !expected.is_empty();
+    if let Some(attempts) = attempts.filter(|a| a.max_position == pos && !named) {
         for token in attempts.expected_tokens() {
             // Literal tokens print as themselves; ranges ("0..9") and built-in rules are
             // already named by the rules that hold them.
@@ -186,8 +189,10 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> SyntaxError {
     }
     let found = text[pos..].chars().next();
     let expected_words = join_phrases(&expected);
+    let only_end = expected.iter().all(|e| e == "the end");
     let message = match found {
-        Some(c) => format!("expected {expected_words}, found `{c}`"),
+        Some(c) if only_end => format!("unexpected {}", char_words(c)),
+        Some(c) => format!("expected {expected_words}, found {}", char_words(c)),
         None if text.trim().is_empty() => format!("expected {expected_words}, found nothing"),
         None => format!("expected {expected_words} after `{}`", text.trim_end()),
     };
@@ -195,6 +200,14 @@ fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> SyntaxError {
     SyntaxError {
         message,
         range: pos..end,
+    }
+}
+
+fn char_words(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        c => format!("`{c}`"),
     }
 }
 
