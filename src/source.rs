@@ -44,13 +44,15 @@ impl Span {
     }
 
     /// The sub-span `range` of this span, where `range` counts bytes from this span's start.
-    pub fn sub(self, range: std::ops::Range<usize>) -> Span {
+    #[must_use]
+    pub fn subspan(self, range: std::ops::Range<usize>) -> Span {
         let end = (self.start() + range.end).min(self.end());
         let start = (self.start() + range.start).min(end);
         Span::new(start, end)
     }
 
     /// The smallest span covering both.
+    #[must_use]
     pub fn join(self, other: Span) -> Span {
         Span {
             start: self.start.min(other.start),
@@ -153,7 +155,7 @@ mod tests {
     #[test]
     fn sub_span_stays_inside() {
         let s = Span::new(10, 20);
-        assert_eq!(s.sub(2..4), Span::new(12, 14));
-        assert_eq!(s.sub(5..50), Span::new(15, 20));
+        assert_eq!(s.subspan(2..4), Span::new(12, 14));
+        assert_eq!(s.subspan(5..50), Span::new(15, 20));
     }
 }

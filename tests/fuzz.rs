@@ -8,6 +8,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
+use std::fmt::Write as _;
 use std::path::Path;
 use v5c::source::SourceFile;
 
@@ -373,7 +374,7 @@ fn yaml_document() -> impl Strategy<Value = String> {
             let mut seen = std::collections::HashSet::new();
             for (k, v) in sections {
                 if seen.insert(k) && !(k == "system" && text.contains("system:")) {
-                    text.push_str(&format!("{k}: {v}\n"));
+                    let _ = writeln!(text, "{k}: {v}");
                 }
             }
             text

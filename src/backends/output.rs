@@ -13,6 +13,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 pub const MANIFEST: &str = ".v5c-manifest.json";
 
@@ -36,8 +37,10 @@ pub struct WriteSummary {
 fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 fn io_error(what: &str, path: &Utf8Path, e: &std::io::Error) -> Diagnostic {

@@ -4,6 +4,7 @@
 
 use crate::diag::{Code, Diagnostic};
 use minijinja::{Environment, UndefinedBehavior};
+use std::fmt::Write as _;
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
@@ -50,12 +51,12 @@ impl Templates {
     fn error(&self, name: &str, e: &minijinja::Error) -> Diagnostic {
         let mut message = format!("template `backends/{}/{name}`", self.backend);
         if let Some(line) = e.line() {
-            message.push_str(&format!(", line {line}"));
+            let _ = write!(message, ", line {line}");
         }
-        message.push_str(&format!(": {e}"));
+        let _ = write!(message, ": {e}");
         let mut source = std::error::Error::source(e);
         while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
+            let _ = write!(message, ": {cause}");
             source = cause.source();
         }
         Diagnostic::error(Code::BackendFailed, message)

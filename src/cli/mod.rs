@@ -156,9 +156,9 @@ impl Reporter {
         }
     }
 
-    fn fail(&self, diagnostics: Diagnostics, code: u8) -> ExitCode {
+    fn fail(&self, diagnostics: &Diagnostics, code: u8) -> ExitCode {
         let errors = diagnostics.error_count();
-        self.report(&diagnostics);
+        self.report(diagnostics);
         if errors > 0 {
             self.say(&format!(
                 "error: {errors} error{} found",
@@ -220,7 +220,7 @@ pub fn main() -> ExitCode {
             print!("{}", crate::spec::schema::to_pretty_json(&schema));
             ExitCode::SUCCESS
         }
-        Command::Explain { code } => explain(&reporter, code.as_deref()),
+        Command::Explain { code } => explain(code.as_deref()),
         Command::Backends => {
             for backend in crate::backends::builtin() {
                 println!("{:<12} {}", backend.name(), backend.description());
@@ -233,7 +233,7 @@ pub fn main() -> ExitCode {
 fn check(reporter: &Reporter, path: &Utf8Path) -> ExitCode {
     let file = match read_spec(path) {
         Ok(file) => file,
-        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+        Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
     };
     match crate::check(&file) {
         Ok(analysed) => {
@@ -256,24 +256,24 @@ fn check(reporter: &Reporter, path: &Utf8Path) -> ExitCode {
             ));
             ExitCode::SUCCESS
         }
-        Err(diagnostics) => reporter.fail(diagnostics, SPEC_ERRORS),
+        Err(diagnostics) => reporter.fail(&diagnostics, SPEC_ERRORS),
     }
 }
 
 fn ir(reporter: &Reporter, path: &Utf8Path, after: Option<Stage>, format: Format) -> ExitCode {
     let file = match read_spec(path) {
         Ok(file) => file,
-        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+        Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
     };
     let spec = match crate::load_spec(&file) {
         Ok(spec) => spec,
-        Err(diagnostics) => return reporter.fail(diagnostics, SPEC_ERRORS),
+        Err(diagnostics) => return reporter.fail(&diagnostics, SPEC_ERRORS),
     };
     let mut ir = match crate::spec_to_ir(&spec) {
         Ok(ir) => ir,
         Err(mut diagnostics) => {
             diagnostics.attach_file(&file);
-            return reporter.fail(diagnostics, SPEC_ERRORS);
+            return reporter.fail(&diagnostics, SPEC_ERRORS);
         }
     };
     let mut facts = passes::Facts::default();
@@ -289,7 +289,7 @@ fn ir(reporter: &Reporter, path: &Utf8Path, after: Option<Stage>, format: Format
     diagnostics.attach_file(&file);
     diagnostics.sort();
     if diagnostics.has_errors() {
-        return reporter.fail(diagnostics, SPEC_ERRORS);
+        return reporter.fail(&diagnostics, SPEC_ERRORS);
     }
     reporter.report(&diagnostics);
     let partial = passes::Partial {
@@ -318,20 +318,20 @@ fn build(
 ) -> ExitCode {
     let backends = match crate::backends::select(names) {
         Ok(backends) => backends,
-        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+        Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
     };
     let file = match read_spec(path) {
         Ok(file) => file,
-        Err(d) => return reporter.fail(d.into(), USAGE_OR_IO),
+        Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
     };
     let analysed = match crate::check(&file) {
         Ok(analysed) => analysed,
-        Err(diagnostics) => return reporter.fail(diagnostics, SPEC_ERRORS),
+        Err(diagnostics) => return reporter.fail(&diagnostics, SPEC_ERRORS),
     };
     reporter.report(analysed.warnings());
     let built = match crate::emit(&analysed, &backends) {
         Ok(built) => built,
-        Err(diagnostics) => return reporter.fail(diagnostics, USAGE_OR_IO),
+        Err(diagnostics) => return reporter.fail(&diagnostics, USAGE_OR_IO),
     };
     match crate::backends::output::write(output, &built.files, force) {
         Ok(summary) => {
@@ -353,32 +353,27 @@ fn build(
             }
             ExitCode::SUCCESS
         }
-        Err(diagnostics) => reporter.fail(diagnostics, USAGE_OR_IO),
+        Err(diagnostics) => reporter.fail(&diagnostics, USAGE_OR_IO),
     }
 }
 
-fn explain(reporter: &Reporter, code: Option<&str>) -> ExitCode {
+fn explain(code: Option<&str>) -> ExitCode {
     let Some(text) = code else {
         for code in Code::ALL {
             println!("{code}  {}", code.title());
         }
         return ExitCode::SUCCESS;
     };
-    match Code::parse(text) {
-        Some(code) => {
-            println!(
-                "{code}: {}\n\n{}",
-                code.title(),
-                code.explanation().trim_end()
-            );
-            ExitCode::SUCCESS
-        }
-        None => {
-            let _ = reporter;
-            eprintln!(
-                "error: `{text}` is not a v5c diagnostic code; codes look like V5C0011, and `v5c explain` lists them"
-            );
-            ExitCode::from(USAGE_OR_IO)
-        }
-    }
+    let Some(code) = Code::parse(text) else {
+        eprintln!(
+            "error: `{text}` is not a v5c diagnostic code; codes look like V5C0011, and `v5c explain` lists them"
+        );
+        return ExitCode::from(USAGE_OR_IO);
+    };
+    println!(
+        "{code}: {}\n\n{}",
+        code.title(),
+        code.explanation().trim_end()
+    );
+    ExitCode::SUCCESS
 }

@@ -4,7 +4,13 @@
 //! The defaults live here and nowhere else (the spec's doc comments state the same values):
 //! see the `DEFAULT_*` constants.
 
-use super::*;
+use super::{
+    Arena, Batch, Comparison, Component, ComponentKind, ComponentSpans, Database, DatabaseSpans,
+    Engine, Entity, EntitySpans, Exposure, ExposureSpans, Field, FieldDefault, FieldSpans,
+    FieldType, Flow, FlowSpans, IR_VERSION, Index, IndexSpans, Indicator, Ir, Isolation,
+    Monitoring, Objective, Operation, Pool, Port, PortRef, PortSpans, Ref, RefAction, Resources,
+    Service, ServiceSpans, Slo, SloSpans, Spans, System, Target, Unit,
+};
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::names;
 use crate::source::Span;
@@ -87,10 +93,13 @@ fn syntax_diag(code: Code, what: &str, text: &Spanned<String>, e: &SyntaxError) 
 
 fn round_u64(x: f64) -> u64 {
     // Values here are small and positive (milliseconds, bytes); saturate rather than wrap.
-    if x.is_finite() && x > 0.0 {
+    // 1.8e19 is just below u64::MAX; `as` saturates anyway, this keeps the intent visible.
+    if x.is_finite() && x > 0.0 && x < 1.8e19 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let v = x.round().min(u64::MAX as f64) as u64;
+        let v = x.round() as u64;
         v
+    } else if x >= 1.8e19 {
+        u64::MAX
     } else {
         0
     }
@@ -773,10 +782,16 @@ impl Lower<'_> {
             return String::new();
         };
         let ports = match (spec, output) {
-            (spec::ComponentSpec::Source { emits, .. }, true)
-            | (spec::ComponentSpec::Transformer { emits, .. }, true) => Some((emits, "out")),
-            (spec::ComponentSpec::Transformer { consumes, .. }, false)
-            | (spec::ComponentSpec::Sink { consumes, .. }, false) => Some((consumes, "in")),
+            (
+                spec::ComponentSpec::Source { emits, .. }
+                | spec::ComponentSpec::Transformer { emits, .. },
+                true,
+            ) => Some((emits, "out")),
+            (
+                spec::ComponentSpec::Transformer { consumes, .. }
+                | spec::ComponentSpec::Sink { consumes, .. },
+                false,
+            ) => Some((consumes, "in")),
             (spec::ComponentSpec::Store { .. }, false) => return "in".into(),
             _ => None,
         };

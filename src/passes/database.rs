@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DatabaseFacts {
@@ -80,7 +81,10 @@ fn fit(name: &str, engine: Engine) -> String {
     match identifier_limit(engine) {
         Some(limit) if name.len() > limit => {
             let digest = Sha256::digest(name.as_bytes());
-            let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+            let hash = digest[..4].iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
             let mut cut = limit - hash.len() - 1;
             while !name.is_char_boundary(cut) {
                 cut -= 1;

@@ -178,6 +178,7 @@ fn with_thresholds(base: &[f64], thresholds: impl Iterator<Item = f64>) -> Vec<f
 
 /// The metric catalogue, in a fixed order.
 fn catalogue(ir: &Ir) -> Vec<Metric> {
+    use MetricKind::{Counter, Gauge, Histogram};
     let all: Vec<String> = ir.services.values().map(|s| s.name.clone()).collect();
     // Components that flows connect: only they run the dataflow machinery (channels, batches).
     let mut in_flow = vec![false; ir.components.len()];
@@ -194,7 +195,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             .filter(|s| {
                 s.components
                     .iter()
-                    .filter_map(|c| c.try_id())
+                    .filter_map(crate::ir::Ref::try_id)
                     .any(|c| pred(&ir.components[c].kind, in_flow[c.index()]))
             })
             .map(|s| s.name.clone())
@@ -237,8 +238,6 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
         buckets,
         exported_by: by,
     };
-    use MetricKind::{Counter, Gauge, Histogram};
-
     let mut metrics = vec![
         metric(
             "service_info",

@@ -170,7 +170,11 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 .push(component.name.clone());
         }
     }
-    let kinds: Vec<&'static str> = ir.components.values().map(|c| c.kind_name()).collect();
+    let kinds: Vec<&'static str> = ir
+        .components
+        .values()
+        .map(crate::ir::Component::kind_name)
+        .collect();
     let store_entities: Vec<Option<String>> = ir
         .components
         .values()

@@ -4,6 +4,7 @@
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::ir::{Entity, EntitySpans, Field, FieldDefault, FieldSpans, FieldType, Ir, RefAction};
 use crate::source::Span;
+use std::fmt::Write as _;
 
 /// PostgreSQL's limit; narrower engines are checked by the database pass.
 const MAX_DECIMAL_PRECISION: u32 = 1000;
@@ -210,8 +211,10 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
             "a field of type `{}` cannot have a default",
             ty.spec_text()
         )),
-        (_, FieldDefault::Now | FieldDefault::RandomUuid) => None,
-        (FieldType::Ref { .. }, FieldDefault::Integer(_) | FieldDefault::Text(_)) => None,
+        (_, FieldDefault::Now | FieldDefault::RandomUuid)
+        | (FieldType::Ref { .. }, FieldDefault::Integer(_) | FieldDefault::Text(_))
+        | (FieldType::Float { .. }, FieldDefault::Integer(_) | FieldDefault::Number(_))
+        | (FieldType::Bool, FieldDefault::Boolean(_)) => None,
         (FieldType::String { max_length }, FieldDefault::Text(t)) => max_length
             .filter(|n| t.chars().count() > *n as usize)
             .map(|n| format!("the default is longer than the field's {n} characters")),
@@ -221,7 +224,7 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
                 diag::one_of(values)
             );
             if let Some(s) = diag::did_you_mean(t, values.iter().map(String::as_str)) {
-                message.push_str(&format!("; did you mean `{s}`?"));
+                let _ = write!(message, "; did you mean `{s}`?");
             }
             message
         }),
@@ -258,8 +261,6 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
             (!(lo..=hi).contains(&i128::from(*i)))
                 .then(|| format!("{i} does not fit in an int{bits}"))
         }
-        (FieldType::Float { .. }, FieldDefault::Integer(_) | FieldDefault::Number(_))
-        | (FieldType::Bool, FieldDefault::Boolean(_)) => None,
         (_, FieldDefault::Text(t)) if t == "now" => Some(format!(
             "`now` is a default for time fields, and this is `{}`",
             ty.spec_text()
@@ -451,6 +452,7 @@ fn check_primary_key(entity: &Entity, spans: &EntitySpans, diags: &mut Diagnosti
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // values compared are exact by construction
 mod tests {
     use super::*;
 

@@ -46,7 +46,7 @@ impl Spanned<String> {
     /// whole value otherwise (escapes or line folding break the correspondence).
     pub fn sub_span(&self, range: std::ops::Range<usize>) -> Span {
         if self.span.len() == self.value.len() {
-            self.span.sub(range)
+            self.span.subspan(range)
         } else {
             self.span
         }
@@ -178,7 +178,7 @@ fn shape(node: &Node) -> &'static str {
 #[derive(Clone, Copy)]
 struct NodeDeserializer<'de>(&'de Node);
 
-impl<'de> NodeDeserializer<'de> {
+impl NodeDeserializer<'_> {
     fn wrap<T>(self, result: Result<T, Error>) -> Result<T, Error> {
         result.map_err(|e| e.at(self.0.span))
     }
@@ -616,6 +616,14 @@ mod tests {
             panic!("a list")
         };
         assert_eq!(at(items[1].span), "q");
+
+        let text = "name: x\nshape: single\n";
+        let root = node(text);
+        let doc: Doc = from_node(&root).unwrap();
+        let Some(Shape::One(one)) = doc.shape else {
+            panic!("a text")
+        };
+        assert_eq!(&text[one.span.start()..one.span.end()], "single");
     }
 
     #[test]

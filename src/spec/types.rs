@@ -178,6 +178,7 @@ pub enum FieldDecl {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // each flag is a key users write
 pub struct FieldSpec {
     /// The type: `uuid`, `string`, `string(N)`, `text`, `int16`, `int32`, `int64`,
     /// `decimal(P,S)`, `float32`, `float64`, `bool`, `timestamp` (with time zone),

@@ -256,7 +256,7 @@ impl Builder<'_> {
                 self.push_node(node)?;
             }
             Event::SequenceStart(anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "seq", span)?;
+                Self::collection_tag(tag.as_deref(), "seq", span)?;
                 self.open(span)?;
                 self.stack.push(Frame::Seq {
                     start: span,
@@ -265,7 +265,7 @@ impl Builder<'_> {
                 });
             }
             Event::MappingStart(anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "map", span)?;
+                Self::collection_tag(tag.as_deref(), "map", span)?;
                 self.open(span)?;
                 self.stack.push(Frame::Map {
                     start: span,
@@ -399,12 +399,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn collection_tag(
-        &self,
-        tag: Option<&Tag>,
-        expected: &str,
-        span: Span,
-    ) -> Result<(), Diagnostic> {
+    fn collection_tag(tag: Option<&Tag>, expected: &str, span: Span) -> Result<(), Diagnostic> {
         match tag {
             None => Ok(()),
             Some(t) if t.is_yaml_core_schema() && t.suffix == expected => Ok(()),
@@ -472,7 +467,7 @@ impl Builder<'_> {
         let inner = match style {
             ScalarStyle::Plain => span,
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if span.len() >= 2 => {
-                span.sub(1..span.len() - 1)
+                span.subspan(1..span.len() - 1)
             }
             _ => return span,
         };
@@ -572,6 +567,7 @@ fn is_core_float(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // values compared are exact by construction
 mod tests {
     use super::*;
 
@@ -632,14 +628,13 @@ mod tests {
 
     #[test]
     fn aliases_expand_with_a_budget() {
+        use std::fmt::Write as _;
         let root = parse_ok("a: &x [1, 2]\nb: *x\n");
         assert_eq!(root.get("b").unwrap().to_json(), serde_json::json!([1, 2]));
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
-            let p = i - 1;
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            let _ = writeln!(bomb, "a{i}: &a{i} [{refs}]");
         }
         assert_eq!(parse(&bomb).unwrap_err().code, Code::UnsupportedYaml);
     }

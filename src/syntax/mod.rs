@@ -455,6 +455,7 @@ pub fn slo(text: &str) -> Result<SloExpr, SyntaxError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // values compared are exact by construction
 mod tests {
     use super::*;
 
