@@ -86,12 +86,6 @@ impl Diagnostic {
         self
     }
 
-    #[must_use]
-    pub fn in_file(mut self, file: &Arc<SourceFile>) -> Self {
-        self.file = Some(file.clone());
-        self
-    }
-
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -159,10 +153,6 @@ impl Diagnostics {
         self.0.dedup_by(|a, b| {
             a.code == b.code && a.message == b.message && a.primary_span() == b.primary_span()
         });
-    }
-
-    pub fn into_vec(self) -> Vec<Diagnostic> {
-        self.0
     }
 }
 

@@ -5,11 +5,11 @@
 //! see the `DEFAULT_*` constants.
 
 use super::{
-    Arena, Batch, Comparison, Component, ComponentKind, ComponentSpans, Database, DatabaseSpans,
-    Engine, Entity, EntitySpans, Exposure, ExposureSpans, Field, FieldDefault, FieldSpans,
-    FieldType, Flow, FlowSpans, IR_VERSION, Index, IndexSpans, Indicator, Ir, Isolation,
-    Monitoring, Objective, Operation, Pool, Port, PortRef, PortSpans, Ref, RefAction, Resources,
-    Service, ServiceSpans, Slo, SloSpans, Spans, System, Target, Unit,
+    Arena, Batch, Component, ComponentKind, ComponentSpans, Database, DatabaseSpans, Engine,
+    Entity, EntitySpans, Exposure, ExposureSpans, Field, FieldDefault, FieldSpans, FieldType, Flow,
+    FlowSpans, IR_VERSION, Index, IndexSpans, Ir, Isolation, Monitoring, Objective, Operation,
+    Pool, Port, PortRef, PortSpans, Ref, RefAction, Resources, Service, ServiceSpans, Slo,
+    SloSpans, Spans, System, Target, Unit,
 };
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::names;
@@ -1047,18 +1047,8 @@ impl Lower<'_> {
                     continue;
                 }
             };
-            let indicator = match expr.indicator.value {
-                syntax::Indicator::Latency { percentile } => Indicator::Latency { percentile },
-                syntax::Indicator::Availability => Indicator::Availability,
-                syntax::Indicator::Throughput => Indicator::Throughput,
-                syntax::Indicator::ErrorRate => Indicator::ErrorRate,
-            };
-            let comparison = match expr.comparison.value {
-                syntax::Comparison::Lt => Comparison::Lt,
-                syntax::Comparison::Le => Comparison::Le,
-                syntax::Comparison::Gt => Comparison::Gt,
-                syntax::Comparison::Ge => Comparison::Ge,
-            };
+            let indicator = expr.indicator.value;
+            let comparison = expr.comparison.value;
             let objective = match expr.value.value {
                 syntax::SloValue::Percent(v) => Objective {
                     value: v,

@@ -449,27 +449,6 @@ pub enum Unit {
     PerSecond,
 }
 
-impl Ir {
-    pub fn entity_named(&self, name: &str) -> Option<EntityId> {
-        self.entities
-            .iter()
-            .find(|(_, e)| e.name == name)
-            .map(|(id, _)| id)
-    }
-
-    pub fn component_named(&self, name: &str) -> Option<ComponentId> {
-        self.components
-            .iter()
-            .find(|(_, c)| c.name == name)
-            .map(|(id, _)| id)
-    }
-
-    /// The IR as pretty JSON, the form plugins receive.
-    pub fn to_json_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("the IR serialises to JSON")
-    }
-}
-
 /// The JSON Schema of the IR, as checked in at `ir-schema/ir.schema.json`.
 pub fn ir_schema() -> serde_json::Value {
     let schema = schemars::generate::SchemaSettings::draft2020_12()

@@ -153,31 +153,35 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
                 );
             }
         }
-        if r.cpu_limit_millicores < r.cpu_millicores && r.cpu_limit_millicores > 0 {
-            diags.push(
-                Diagnostic::error(
-                    Code::BadResources,
-                    format!(
-                        "the CPU limit of `{}` is below what it reserves",
-                        service.name
-                    ),
-                )
-                .label(spans.cpu_limit.unwrap_or(spans.name), "limit")
-                .label(spans.cpu.unwrap_or(spans.name), "request"),
-            );
-        }
-        if r.memory_limit_bytes < r.memory_bytes && r.memory_limit_bytes > 0 {
-            diags.push(
-                Diagnostic::error(
-                    Code::BadResources,
-                    format!(
-                        "the memory limit of `{}` is below what it reserves",
-                        service.name
-                    ),
-                )
-                .label(spans.memory_limit.unwrap_or(spans.name), "limit")
-                .label(spans.memory.unwrap_or(spans.name), "request"),
-            );
+        for (what, limit, request, limit_span, request_span) in [
+            (
+                "CPU",
+                u64::from(r.cpu_limit_millicores),
+                u64::from(r.cpu_millicores),
+                spans.cpu_limit,
+                spans.cpu,
+            ),
+            (
+                "memory",
+                r.memory_limit_bytes,
+                r.memory_bytes,
+                spans.memory_limit,
+                spans.memory,
+            ),
+        ] {
+            if limit < request && limit > 0 {
+                diags.push(
+                    Diagnostic::error(
+                        Code::BadResources,
+                        format!(
+                            "the {what} limit of `{}` is below what it reserves",
+                            service.name
+                        ),
+                    )
+                    .label(limit_span.unwrap_or(spans.name), "limit")
+                    .label(request_span.unwrap_or(spans.name), "request"),
+                );
+            }
         }
     }
 

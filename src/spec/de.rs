@@ -348,14 +348,15 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     }
 }
 
-/// Reads the synthetic mapping `{start, end, value}` that [`Spanned`] asks for.
-struct SpannedAccess<'de> {
+/// Reads the synthetic mapping `{start, end, value}` that [`Spanned`] asks for; the value
+/// comes from `value`, a node's or a key's deserializer.
+struct SpannedAccess<D> {
     span: Span,
     state: u8,
-    value: Option<NodeDeserializer<'de>>,
+    value: Option<D>,
 }
 
-impl<'de> de::MapAccess<'de> for SpannedAccess<'de> {
+impl<'de, D: de::Deserializer<'de, Error = Error>> de::MapAccess<'de> for SpannedAccess<D> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -374,7 +375,7 @@ impl<'de> de::MapAccess<'de> for SpannedAccess<'de> {
             1 => seed.deserialize(self.span.start.into_deserializer()),
             2 => seed.deserialize(self.span.end.into_deserializer()),
             _ => match self.value.take() {
-                Some(node) => seed.deserialize(node),
+                Some(value) => seed.deserialize(value),
                 None => Err(de::Error::custom("spanned value read twice")),
             },
         }
@@ -400,9 +401,10 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         if name == SPANNED {
-            return visitor.visit_map(SpannedKeyAccess {
-                key: self.0,
+            return visitor.visit_map(SpannedAccess {
+                span: self.0.span,
                 state: 0,
+                value: Some(KeyDeserializer(self.0)),
             });
         }
         self.deserialize_any(visitor)
@@ -430,34 +432,6 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf option unit unit_struct seq tuple tuple_struct map identifier ignored_any
-    }
-}
-
-struct SpannedKeyAccess<'de> {
-    key: &'de Key,
-    state: u8,
-}
-
-impl<'de> de::MapAccess<'de> for SpannedKeyAccess<'de> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let Some(&name) = SPANNED_FIELDS.get(usize::from(self.state)) else {
-            return Ok(None);
-        };
-        seed.deserialize(name.into_deserializer()).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        self.state += 1;
-        match self.state {
-            1 => seed.deserialize(self.key.span.start.into_deserializer()),
-            2 => seed.deserialize(self.key.span.end.into_deserializer()),
-            _ => seed.deserialize(KeyDeserializer(self.key)),
-        }
     }
 }
 

@@ -10,6 +10,8 @@ use pest::iterators::Pair;
 use std::ops::Range;
 use std::sync::Once;
 
+pub use crate::ir::{Comparison, Indicator};
+
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/spec.pest"]
 struct Grammar;
@@ -62,25 +64,6 @@ pub struct Endpoint {
     pub component: Part<String>,
     pub port: Option<Part<String>>,
     pub range: Range<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Indicator {
-    /// The given percentile (e.g. 99.0) of request latency.
-    Latency {
-        percentile: f64,
-    },
-    Availability,
-    Throughput,
-    ErrorRate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
