@@ -1,1 +1,65 @@
-fn main() {}
+//! How long `v5c check` takes on specs of growing size: loading (YAML, schema, typed spec),
+//! lowering to the IR and every analysis pass, on `v5c::synth::synthetic_spec(n)`.
+//!
+//! `cargo bench --bench check` measures; `cargo bench --bench check -- --test` runs each
+//! benchmark once, as a smoke test.
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use std::hint::black_box;
+use std::time::Duration;
+use v5c::source::SourceFile;
+use v5c::synth::synthetic_spec;
+
+const SIZES: [usize; 3] = [100, 1_000, 10_000];
+
+/// Checks `text` as `v5c check` does, panicking with the rendered diagnostics if it has
+/// errors: a benchmark of a spec that fails early would measure the wrong thing.
+fn check(name: &str, text: &str) -> v5c::Analysed {
+    let file = SourceFile::new(name, text);
+    match v5c::check(&file) {
+        Ok(analysed) => analysed,
+        Err(diags) => panic!(
+            "{name} does not check:\n{}",
+            v5c::diag::render_graphical(diags.iter(), 100, false)
+        ),
+    }
+}
+
+fn bench_check(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check");
+    for n in SIZES {
+        let name = format!("synth-{n}.yaml");
+        let text = synthetic_spec(n);
+        // Outside the timed loop: the spec must be valid and clean, and as large as claimed.
+        let analysed = check(&name, &text);
+        assert!(
+            analysed.warnings().is_empty(),
+            "{name} has warnings:\n{}",
+            v5c::diag::render_graphical(analysed.warnings().iter(), 100, false)
+        );
+        assert_eq!(analysed.ir().entities.len(), n);
+        assert_eq!(analysed.ir().components.len(), n);
+        drop(analysed);
+
+        if n >= 10_000 {
+            // Each run takes long enough that few, equal samples are plenty.
+            group.sampling_mode(SamplingMode::Flat);
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(20));
+        } else {
+            group.sampling_mode(SamplingMode::Auto);
+            group.sample_size(if n >= 1_000 { 30 } else { 100 });
+            group.measurement_time(Duration::from_secs(5));
+        }
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
+            b.iter(|| check(&name, black_box(text)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_check);
+criterion_main!(benches);

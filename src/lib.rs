@@ -19,6 +19,8 @@ pub mod passes;
 pub mod source;
 pub mod spec;
 pub mod syntax;
+/// Synthetic specs of any size, for benchmarks and scale tests.
+pub mod synth;
 
 pub use backends::emit;
 pub use ir::spec_to_ir;
