@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench check` measures; `cargo bench --bench check -- --test` runs each
 //! benchmark once, as a smoke test.
+//!
+//! The benchmark uses the allocator the `v5c` binary uses, so it measures what users run.
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -11,6 +13,9 @@ use std::hint::black_box;
 use std::time::Duration;
 use v5c::source::SourceFile;
 use v5c::synth::synthetic_spec;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 

@@ -71,6 +71,7 @@ pub fn spec_to_ir(spec: &spec::Spec) -> Result<Ir, Diagnostics> {
         spec,
         diags: Diagnostics::new(),
         spans: Spans::default(),
+        types: HashMap::new(),
     };
     let ir = lower.ir();
     if lower.diags.has_errors() {
@@ -84,6 +85,9 @@ struct Lower<'a> {
     spec: &'a spec::Spec,
     diags: Diagnostics,
     spans: Spans,
+    /// Parsed type expressions by text: specs repeat the same few (`uuid`, `string(64)`), and
+    /// a parse's byte ranges depend only on the text.
+    types: HashMap<String, Result<TypeExpr, SyntaxError>>,
 }
 
 fn syntax_diag(code: Code, what: &str, text: &Spanned<String>, e: &SyntaxError) -> Diagnostic {
@@ -250,31 +254,27 @@ impl Lower<'_> {
         let mut index_spans = Vec::new();
         let mut key_fields = Vec::new();
         for (field_name, decl) in &spec.fields {
-            let owned;
-            let field = match decl {
-                spec::FieldDecl::Full(f) => f.as_ref(),
-                spec::FieldDecl::Type(ty) => {
-                    owned = short_field(ty.clone());
-                    &owned
-                }
+            // A field written as its type alone takes every option's default.
+            let (ty, field) = match decl {
+                spec::FieldDecl::Full(f) => (&f.ty, f.as_ref()),
+                spec::FieldDecl::Type(ty) => (ty, &*NO_OPTIONS),
             };
             if field.primary_key {
                 key_fields.push(field_name);
             }
-            let declared = IndexSpans {
-                whole: field_name.span,
-                name: None,
-                fields: vec![field_name.span],
-            };
             if field.unique || field.index {
                 indexes.push(Index {
                     name: None,
                     fields: vec![field_name.value.clone()],
                     unique: field.unique,
                 });
-                index_spans.push(declared);
+                index_spans.push(IndexSpans {
+                    whole: field_name.span,
+                    name: None,
+                    fields: vec![field_name.span],
+                });
             }
-            let (lowered, spans) = self.field(field_name, field);
+            let (lowered, spans) = self.field(field_name, ty, field);
             fields.push(lowered);
             field_spans.push(spans);
         }
@@ -354,11 +354,17 @@ impl Lower<'_> {
         (entity, spans)
     }
 
-    fn field(&mut self, name: &Spanned<String>, spec: &spec::FieldSpec) -> (Field, FieldSpans) {
+    /// Lowers a field of type `ty` with the options in `spec` (whose own `ty` is not read).
+    fn field(
+        &mut self,
+        name: &Spanned<String>,
+        ty: &Spanned<String>,
+        spec: &spec::FieldSpec,
+    ) -> (Field, FieldSpans) {
         let mut spans = FieldSpans {
             name: name.span,
-            ty: spec.ty.span,
-            ty_name: spec.ty.span,
+            ty: ty.span,
+            ty_name: ty.span,
             column: spec.column.as_ref().map_or(name.span, |c| c.span),
             default: spec.default.as_ref().map(|d| d.span),
             on_delete: spec.on_delete.as_ref().map(|a| a.span),
@@ -369,10 +375,17 @@ impl Lower<'_> {
             nullable: None,
             ..FieldSpans::default()
         };
-        let ty = match syntax::field_type(&spec.ty) {
-            Ok(expr) => self.field_type(&expr, &spec.ty, &mut spans),
+        let parsed = if let Some(parsed) = self.types.get(ty.as_str()) {
+            parsed.clone()
+        } else {
+            let parsed = syntax::field_type(ty);
+            self.types.insert(ty.value.clone(), parsed.clone());
+            parsed
+        };
+        let ty = match parsed {
+            Ok(expr) => self.field_type(&expr, ty, &mut spans),
             Err(e) => {
-                self.diags.push(syntax_diag(Code::TypeSyntax, "type", &spec.ty, &e).help(
+                self.diags.push(syntax_diag(Code::TypeSyntax, "type", ty, &e).help(
                     "types are written like `string(64)`, `decimal(12,2)`, `enum(a, b)`, `ref(Customer)` or `list<string>`",
                 ));
                 None
@@ -1093,10 +1106,10 @@ impl Lower<'_> {
     }
 }
 
-/// A field written as its type alone: every option takes its default.
-fn short_field(ty: Spanned<String>) -> spec::FieldSpec {
-    spec::FieldSpec {
-        ty,
+/// The options of a field written as its type alone: every one takes its default.
+static NO_OPTIONS: std::sync::LazyLock<spec::FieldSpec> =
+    std::sync::LazyLock::new(|| spec::FieldSpec {
+        ty: Spanned::new(String::new(), Span::default()),
         primary_key: false,
         nullable: false,
         unique: false,
@@ -1109,5 +1122,4 @@ fn short_field(ty: Spanned<String>) -> spec::FieldSpec {
         format: None,
         column: None,
         description: None,
-    }
-}
+    });

@@ -68,6 +68,31 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
         }
     }
 
+    // What reaches a store or a sink: searched once, backwards from every store and sink.
+    let mut reaches_end = vec![false; n];
+    let mut queue: VecDeque<usize> = components
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(
+                c.kind,
+                ComponentKind::Store { .. } | ComponentKind::Sink { .. }
+            )
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &queue {
+        reaches_end[i] = true;
+    }
+    while let Some(c) = queue.pop_front() {
+        for &p in &preds[c] {
+            if !reaches_end[p] {
+                reaches_end[p] = true;
+                queue.push_back(p);
+            }
+        }
+    }
+
     for (id, component) in ir.components.iter() {
         let i = id.index();
         let spans = ir.spans.component(id);
@@ -82,8 +107,8 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
                 )
                 .label(spans.name, "unused"),
             ),
-            ComponentKind::Source { .. } => {
-                if let Some(dead_end) = dead_end(i, &succ, &components, &cyclic) {
+            ComponentKind::Source { .. } if !reaches_end[i] => {
+                if let Some(dead_end) = dead_end(i, &succ, &cyclic) {
                     let mut d = Diagnostic::error(
                         Code::SourceGoesNowhere,
                         format!(
@@ -154,25 +179,15 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
         .collect();
 }
 
-/// Where data from `start` dies, if nothing reachable from it is a store or a sink: the start
-/// itself, or the last component reached. A cycle on the way is reported as a cycle instead.
-fn dead_end(
-    start: usize,
-    succ: &[Vec<usize>],
-    components: &[&crate::ir::Component],
-    cyclic: &[bool],
-) -> Option<usize> {
+/// Where data from `start`, which reaches no store or sink, dies: the last component
+/// reached. `None` when a cycle is on the way; the cycle is reported instead.
+fn dead_end(start: usize, succ: &[Vec<usize>], cyclic: &[bool]) -> Option<usize> {
     let mut seen = vec![false; succ.len()];
     let mut queue = VecDeque::from([start]);
     seen[start] = true;
     let mut last = start;
     while let Some(c) = queue.pop_front() {
-        if cyclic[c]
-            || matches!(
-                components[c].kind,
-                ComponentKind::Store { .. } | ComponentKind::Sink { .. }
-            )
-        {
+        if cyclic[c] {
             return None;
         }
         last = c;

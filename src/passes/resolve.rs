@@ -5,7 +5,7 @@
 //! every flow end whose port the spec left implicit.
 
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
-use crate::ir::{ComponentId, ComponentKind, Ir, Port, Ref};
+use crate::ir::{ComponentId, ComponentKind, Ir, Ref};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -57,20 +57,26 @@ fn check_collisions<'a>(
     names: impl Iterator<Item = (&'a str, Span)>,
     diags: &mut Diagnostics,
 ) {
-    let mut seen: HashMap<String, (&str, Span)> = HashMap::new();
-    for (name, span) in names {
-        match seen.get(&collision_key(name)) {
-            Some(&(first, first_span)) if first != name => diags.push(
-                Diagnostic::error(
-                    Code::NameCollision,
-                    format!("{what} `{name}` and `{first}` differ only in case or underscores"),
-                )
-                .label(span, "this name")
-                .label(first_span, "collides with this one")
-                .help("they would map to the same table, type or file name; rename one"),
-            ),
-            _ => {
-                seen.insert(collision_key(name), (name, span));
+    // Sorted by key (then by order of appearance), colliding names stand side by side; this
+    // costs one vector, where a map per entity would cost one for each entity's fields.
+    let mut keyed: Vec<(String, usize, &str, Span)> = names
+        .enumerate()
+        .map(|(i, (name, span))| (collision_key(name), i, name, span))
+        .collect();
+    keyed.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        let (_, _, first, first_span) = run[0];
+        for &(_, _, name, span) in &run[1..] {
+            if name != first {
+                diags.push(
+                    Diagnostic::error(
+                        Code::NameCollision,
+                        format!("{what} `{name}` and `{first}` differ only in case or underscores"),
+                    )
+                    .label(span, "this name")
+                    .label(first_span, "collides with this one")
+                    .help("they would map to the same table, type or file name; rename one"),
+                );
             }
         }
     }
@@ -300,11 +306,7 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     }
 
     // Flow ends: the component, then the port (named, or the only one in that direction).
-    let port_lists: Vec<(Vec<Port>, Vec<Port>, &'static str)> = ir
-        .components
-        .values()
-        .map(|c| (c.inputs.clone(), c.outputs.clone(), c.kind_name()))
-        .collect();
+    let all_components = &ir.components;
     for (id, flow) in ir.flows.iter_mut() {
         let flow_spans = spans.flow(id);
         for (end, span, port_span, output) in [
@@ -322,7 +324,9 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
             if diags.error_count() > before {
                 continue;
             }
-            let (inputs, outputs, kind) = &port_lists[end.component.id().index()];
+            let component = &all_components[end.component.id()];
+            let (inputs, outputs, kind) =
+                (&component.inputs, &component.outputs, component.kind_name());
             if inputs.is_empty() && outputs.is_empty() {
                 diags.push(
                     Diagnostic::error(

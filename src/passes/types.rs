@@ -92,13 +92,14 @@ fn check_type(ty: &FieldType, spans: &FieldSpans, diags: &mut Diagnostics, in_li
 }
 
 fn check_enum(values: &[String], spans: &FieldSpans, diags: &mut Diagnostics) {
+    // Values that differ only in case or punctuation become the same name in generated code.
+    let keys: Vec<String> = values
+        .iter()
+        .map(|v| crate::names::words(v).join("_"))
+        .collect();
     for (i, value) in values.iter().enumerate() {
         let at = spans.enum_values.get(i).copied().unwrap_or(spans.ty);
-        let key = crate::names::words(value).join("_");
-        if let Some(j) = values[..i]
-            .iter()
-            .position(|v| crate::names::words(v).join("_") == key)
-        {
+        if let Some(j) = keys[..i].iter().position(|k| *k == keys[i]) {
             let first = spans.enum_values.get(j).copied().unwrap_or(spans.ty);
             let message = if values[j] == *value {
                 format!("the enum lists `{value}` twice")

@@ -339,6 +339,11 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
         Ok(None)
     }
 
+    fn size_hint(&self) -> Option<usize> {
+        // Maps reserve room for every entry at once, rather than growing and moving them.
+        Some(self.entries.len())
+    }
+
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let node = self
             .value

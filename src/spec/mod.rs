@@ -5,6 +5,7 @@
 //! allowed values, name shapes), then typed deserialisation.
 
 pub mod de;
+mod instance;
 mod load;
 pub mod schema;
 mod types;

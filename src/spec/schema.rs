@@ -1,6 +1,7 @@
 //! The spec's JSON Schema: generated from the types, and used to check a spec with every error
 //! mapped from its JSON pointer back to a span in the YAML.
 
+use super::instance::YamlTree;
 use super::yaml::{Node, NodeKind};
 use super::{DNS_NAME, ENTITY_NAME, SNAKE_NAME, Spec, URL_PATH};
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
@@ -35,10 +36,11 @@ pub fn to_pretty_json(value: &Value) -> String {
     text
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+fn validator() -> &'static jsonschema::Validator<YamlTree> {
+    static VALIDATOR: OnceLock<jsonschema::Validator<YamlTree>> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        jsonschema::draft202012::options()
+        jsonschema::options_for::<YamlTree>()
+            .with_draft(jsonschema::Draft::Draft202012)
             .build(spec_schema())
             .expect("the generated spec schema is a valid JSON Schema")
     })
@@ -46,9 +48,8 @@ fn validator() -> &'static jsonschema::Validator {
 
 /// Checks a spec against the schema; every problem becomes a diagnostic with a span.
 pub fn validate(root: &Node) -> Diagnostics {
-    let instance = root.to_json();
     let mut found = Vec::new();
-    for error in validator().iter_errors(&instance) {
+    for error in validator().iter_errors(root) {
         map_error(&error, root, &mut found);
     }
     // One mistake can break several keywords at one place; say it once.

@@ -8,6 +8,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Deeper nesting than this is refused; no spec needs a tenth of it.
@@ -210,8 +211,13 @@ enum Frame {
         anchor: usize,
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
+        /// Key → entry, once the mapping is large enough for scanning to cost more.
+        index: Option<HashMap<String, usize>>,
     },
 }
+
+/// Mappings with more keys than this look up duplicates in a hash map, not by scanning.
+const INDEXED_MAP: usize = 16;
 
 struct Builder<'a> {
     text: &'a str,
@@ -249,7 +255,7 @@ impl Builder<'_> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 self.count(1, span)?;
-                let node = self.scalar(&value, style, tag.as_deref(), span)?;
+                let node = self.scalar(value, style, tag.as_deref(), span)?;
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -272,6 +278,7 @@ impl Builder<'_> {
                     anchor,
                     entries: Vec::new(),
                     pending_key: None,
+                    index: None,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -357,12 +364,27 @@ impl Builder<'_> {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                index,
                 ..
             }) => match pending_key.take() {
-                Some(key) => entries.push((key, node)),
+                Some(key) => {
+                    if let Some(index) = index {
+                        index.insert(key.text.clone(), entries.len());
+                    } else if entries.len() == INDEXED_MAP {
+                        let mut map: HashMap<String, usize> = entries
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (k, _))| (k.text.clone(), i))
+                            .collect();
+                        map.insert(key.text.clone(), entries.len());
+                        *index = Some(map);
+                    }
+                    entries.push((key, node));
+                }
                 None => {
-                    let text = match &node.kind {
-                        NodeKind::Str(s) => s.clone(),
+                    let key_span = node.span;
+                    let text = match node.kind {
+                        NodeKind::Str(s) => s,
                         NodeKind::Int(i) => i.to_string(),
                         NodeKind::Bool(b) => b.to_string(),
                         NodeKind::Float(_) | NodeKind::Null => {
@@ -370,28 +392,32 @@ impl Builder<'_> {
                                 Code::UnsupportedYaml,
                                 "a mapping key must be a word or a whole number",
                             )
-                            .label(node.span, "this key"));
+                            .label(key_span, "this key"));
                         }
                         NodeKind::Seq(_) | NodeKind::Map(_) => {
                             return Err(Diagnostic::error(
                                 Code::UnsupportedYaml,
                                 "a mapping key must be a plain word, not a list or a mapping",
                             )
-                            .label(node.span, "complex key"));
+                            .label(key_span, "complex key"));
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.text == text) {
+                    let earlier = match index {
+                        Some(index) => index.get(&text).map(|&i| &entries[i]),
+                        None => entries.iter().find(|(k, _)| k.text == text),
+                    };
+                    if let Some((first, _)) = earlier {
                         return Err(Diagnostic::error(
                             Code::DuplicateKey,
                             format!("duplicate key `{text}`"),
                         )
-                        .label(node.span, "second definition")
+                        .label(key_span, "second definition")
                         .label(first.span, "first defined here")
                         .help("remove one of them; YAML readers disagree on which one wins"));
                     }
                     *pending_key = Some(Key {
                         text,
-                        span: node.span,
+                        span: key_span,
                     });
                 }
             },
@@ -409,19 +435,22 @@ impl Builder<'_> {
 
     fn scalar(
         &self,
-        value: &str,
+        value: Cow<'_, str>,
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: Span,
     ) -> Result<Node, Diagnostic> {
-        let text_span = self.text_span(value, style, span);
+        let text_span = self.text_span(&value, style, span);
         let kind = match tag {
-            None if style == ScalarStyle::Plain => resolve_plain(value),
-            None => NodeKind::Str(value.to_owned()),
+            None if style == ScalarStyle::Plain => {
+                resolve_plain(&value).unwrap_or_else(|| NodeKind::Str(value.into_owned()))
+            }
+            None => NodeKind::Str(value.into_owned()),
             Some(t) if t.is_yaml_core_schema() => {
-                let resolved = resolve_plain(value);
+                let resolved =
+                    resolve_plain(&value).unwrap_or_else(|| NodeKind::Str(String::new()));
                 match (t.suffix.as_str(), resolved) {
-                    ("str", _) => NodeKind::Str(value.to_owned()),
+                    ("str", _) => NodeKind::Str(value.into_owned()),
                     ("null", k @ NodeKind::Null)
                     | ("bool", k @ NodeKind::Bool(_))
                     | ("int", k @ NodeKind::Int(_))
@@ -500,49 +529,44 @@ fn count_nodes(node: &Node) -> usize {
 pub fn looks_like_number_or_bool(text: &str) -> bool {
     matches!(
         resolve_plain(text),
-        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
+        Some(NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_))
     )
 }
 
-/// YAML 1.2 core schema resolution of a plain scalar.
-fn resolve_plain(value: &str) -> NodeKind {
+/// YAML 1.2 core schema resolution of a plain scalar; `None` for text.
+fn resolve_plain(value: &str) -> Option<NodeKind> {
     match value {
-        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
-        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
-        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
+        "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(NodeKind::Bool(false)),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return NodeKind::Float(f64::INFINITY);
+            return Some(NodeKind::Float(f64::INFINITY));
         }
-        "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(NodeKind::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(NodeKind::Float(f64::NAN)),
         _ => {}
     }
     if let Some(hex) = value.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeKind::Int(i);
+            return Some(NodeKind::Int(i));
         }
     }
     if let Some(oct) = value.strip_prefix("0o") {
         if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeKind::Int(i);
+            return Some(NodeKind::Int(i));
         }
     }
     let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return value
-            .parse::<i64>()
-            .map_or_else(|_| parse_float(value), NodeKind::Int);
+        return match value.parse::<i64>() {
+            Ok(i) => Some(NodeKind::Int(i)),
+            Err(_) => value.parse::<f64>().ok().map(NodeKind::Float),
+        };
     }
     if is_core_float(digits) {
-        return parse_float(value);
+        return value.parse::<f64>().ok().map(NodeKind::Float);
     }
-    NodeKind::Str(value.to_owned())
-}
-
-fn parse_float(value: &str) -> NodeKind {
-    value
-        .parse::<f64>()
-        .map_or_else(|_| NodeKind::Str(value.to_owned()), NodeKind::Float)
+    None
 }
 
 /// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
@@ -577,15 +601,19 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        assert_eq!(resolve_plain("no"), NodeKind::Str("no".into()));
-        assert_eq!(resolve_plain("on"), NodeKind::Str("on".into()));
-        assert_eq!(resolve_plain("0.1.0"), NodeKind::Str("0.1.0".into()));
-        assert_eq!(resolve_plain("1.0"), NodeKind::Float(1.0));
-        assert_eq!(resolve_plain("-12"), NodeKind::Int(-12));
-        assert_eq!(resolve_plain("1e3"), NodeKind::Float(1000.0));
-        assert_eq!(resolve_plain("200ms"), NodeKind::Str("200ms".into()));
-        assert_eq!(resolve_plain("~"), NodeKind::Null);
-        assert_eq!(resolve_plain("."), NodeKind::Str(".".into()));
+        assert_eq!(resolve_plain("no"), None);
+        assert_eq!(resolve_plain("on"), None);
+        assert_eq!(resolve_plain("0.1.0"), None);
+        assert_eq!(resolve_plain("1.0"), Some(NodeKind::Float(1.0)));
+        assert_eq!(resolve_plain("-12"), Some(NodeKind::Int(-12)));
+        assert_eq!(resolve_plain("1e3"), Some(NodeKind::Float(1000.0)));
+        assert_eq!(resolve_plain("200ms"), None);
+        assert_eq!(resolve_plain("~"), Some(NodeKind::Null));
+        assert_eq!(resolve_plain("."), None);
+        assert_eq!(
+            resolve_plain("99999999999999999999"),
+            Some(NodeKind::Float(1e20))
+        );
     }
 
     #[test]
@@ -624,6 +652,16 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.code, Code::DuplicateKey);
         assert_eq!(err.labels[0].span, Span::new(10, 11));
+        // Large mappings look keys up in an index; duplicates are found there too.
+        let many: Vec<String> = (0..40).map(|i| format!("k{i}: {i}")).collect();
+        let mut text = many.join("\n");
+        text.push_str("\nk3: again\n");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.code, Code::DuplicateKey);
+        assert_eq!(err.message, "duplicate key `k3`");
+        let mut text = many.join("\n");
+        text.push_str("\nk39b: fine\n");
+        assert!(parse(&text).is_ok());
     }
 
     #[test]
