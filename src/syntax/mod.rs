@@ -203,8 +203,26 @@ fn join_phrases(items: &[String]) -> String {
     }
 }
 
+/// How deeply brackets may nest in a type: `list<list<…>>` goes two deep and is already
+/// refused by the types pass; the limit keeps every recursive walk of a type shallow.
+const MAX_TYPE_DEPTH: usize = 8;
+
 /// Parses a field type expression.
 pub fn field_type(text: &str) -> Result<TypeExpr, SyntaxError> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_TYPE_DEPTH {
+            return Err(SyntaxError {
+                message: format!("types nest at most {MAX_TYPE_DEPTH} deep"),
+                range: i..i + 1,
+            });
+        }
+    }
     let pair = parse(Rule::field_type, text)?;
     let expr = pair
         .into_inner()
@@ -467,6 +485,15 @@ mod tests {
         let e = field_type("string(x)").unwrap_err();
         assert_eq!(e.range, 7..8);
         assert!(e.message.contains("a whole number"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_types_are_refused_before_parsing() {
+        let deep = format!("{}int32{}", "list<".repeat(3000), ">".repeat(3000));
+        let e = field_type(&deep).unwrap_err();
+        // The ninth `<`: each `list<` is five characters.
+        assert_eq!(e.range, 44..45);
+        assert!(field_type("list<list<int32>>").is_ok());
     }
 
     #[test]
