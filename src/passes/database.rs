@@ -439,6 +439,13 @@ fn database_facts(
     let groups = stable_order(members.len(), &before);
     let mut created_at = vec![0usize; members.len()];
     let mut order = Vec::with_capacity(members.len());
+    // Each member's group, named by the group's first member, for constant-time membership.
+    let mut group_leader = vec![0usize; members.len()];
+    for group in &groups {
+        for &i in group {
+            group_leader[i] = group[0];
+        }
+    }
     for group in &groups {
         for &i in group {
             created_at[i] = order.len();
@@ -451,7 +458,11 @@ fn database_facts(
                 e.fields.iter().any(|f| matches!(&f.ty, FieldType::Ref { entity } if entity.id() == members[i] && !f.nullable))
             });
         if closes_cycle {
-            let in_group = |id: EntityId| position.get(&id).is_some_and(|p| group.contains(p));
+            let in_group = |id: EntityId| {
+                position
+                    .get(&id)
+                    .is_some_and(|&p| group_leader[p] == group[0])
+            };
             let all_required = group.iter().all(|&i| {
                 ir.entities[members[i]].fields.iter().all(|f| match &f.ty {
                     FieldType::Ref { entity } if in_group(entity.id()) => !f.nullable,

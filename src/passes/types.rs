@@ -93,13 +93,12 @@ fn check_type(ty: &FieldType, spans: &FieldSpans, diags: &mut Diagnostics, in_li
 
 fn check_enum(values: &[String], spans: &FieldSpans, diags: &mut Diagnostics) {
     // Values that differ only in case or punctuation become the same name in generated code.
-    let keys: Vec<String> = values
-        .iter()
-        .map(|v| crate::names::words(v).join("_"))
-        .collect();
+    let mut first_with_key: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     for (i, value) in values.iter().enumerate() {
         let at = spans.enum_values.get(i).copied().unwrap_or(spans.ty);
-        if let Some(j) = keys[..i].iter().position(|k| *k == keys[i]) {
+        let key = crate::names::words(value).join("_");
+        if let Some(&j) = first_with_key.get(&key) {
             let first = spans.enum_values.get(j).copied().unwrap_or(spans.ty);
             let message = if values[j] == *value {
                 format!("the enum lists `{value}` twice")
@@ -115,6 +114,8 @@ fn check_enum(values: &[String], spans: &FieldSpans, diags: &mut Diagnostics) {
                     .label(first, "first here")
                     .help("each value becomes a name in generated code, so they must differ by more than case"),
             );
+        } else {
+            first_with_key.insert(key, i);
         }
         if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) || value.len() > 63 {
             diags.push(
