@@ -212,6 +212,18 @@ fn failed_builds_leave_the_output_as_it_was() {
     assert!(text(&unknown.stderr).contains("V5C0901"));
     assert_eq!(snapshot(&out_dir), before);
 
+    // A directory where a generated file must go: exit 2, nothing else replaced either, and
+    // once it is gone the next build goes through.
+    std::fs::remove_file(out_dir.join("v5c-report.md")).expect("remove");
+    std::fs::create_dir(out_dir.join("v5c-report.md")).expect("mkdir");
+    let with_dir = snapshot(&out_dir);
+    let blocked = v5c(&["build", "examples/blog.yaml", "-o", out_arg]);
+    assert_eq!(code(&blocked), 2);
+    assert!(text(&blocked.stderr).contains("V5C0906"));
+    assert_eq!(snapshot(&out_dir), with_dir);
+    std::fs::remove_dir(out_dir.join("v5c-report.md")).expect("rmdir");
+    assert_eq!(code(&v5c(&["build", "examples/shop.yaml", "-o", out_arg])), 0);
+
     // A hand edit to a generated file: exit 2, the edit survives; --force overwrites it.
     let edited = out_dir.join("ir/ir.yaml");
     std::fs::write(&edited, "# my edit\n").expect("write");

@@ -50,7 +50,14 @@ fn io_error(what: &str, path: &Utf8Path, e: &std::io::Error) -> Diagnostic {
 fn read_manifest(dir: &Utf8Path) -> Result<Option<Manifest>, Diagnostic> {
     let path = dir.join(MANIFEST);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+        Ok(text) => serde_json::from_str::<Manifest>(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|m| match m.files.keys().find(|p| !super::is_safe_relative(p)) {
+                // A path outside the directory would make a rebuild remove a file elsewhere.
+                Some(p) => Err(format!("it lists `{p}`, which is not inside the output directory")),
+                None => Ok(Some(m)),
+            })
+            .map_err(|e| {
             Diagnostic::error(Code::OutputIo, format!("the build manifest `{path}` is unreadable: {e}"))
                 .help("it records which files v5c wrote; restore it from version control, or delete it and pass `--force`")
         }),
@@ -94,12 +101,20 @@ fn check(dir: &Utf8Path, files: &FileSet, old: Option<&Manifest>, force: bool) -
     diags
 }
 
+/// The first existing path among `path` and its ancestors that is not a directory.
+fn blocking_ancestor(path: &Utf8Path) -> Option<Utf8PathBuf> {
+    path.ancestors()
+        .filter(|a| !a.as_str().is_empty())
+        .find(|a| a.symlink_metadata().is_ok_and(|m| !m.is_dir()))
+        .map(Utf8Path::to_owned)
+}
+
 /// Writes `files` into `dir` as described in the module documentation.
 pub fn write(dir: &Utf8Path, files: &FileSet, force: bool) -> Result<WriteSummary, Diagnostics> {
-    if dir.exists() && !dir.is_dir() {
+    if let Some(file) = blocking_ancestor(dir) {
         return Err(Diagnostic::error(
             Code::OutputBlocked,
-            format!("`{dir}` exists and is not a directory"),
+            format!("the output directory `{dir}` cannot be made: `{file}` is a file"),
         )
         .into());
     }
@@ -108,7 +123,22 @@ pub fn write(dir: &Utf8Path, files: &FileSet, force: bool) -> Result<WriteSummar
     } else {
         None
     };
-    let problems = check(dir, files, old.as_ref(), force);
+    let mut problems = check(dir, files, old.as_ref(), force);
+    // Everything that would stop the move-in part way is found now, before any change.
+    for (path, _) in files.iter() {
+        let target = dir.join(path);
+        if target.is_dir() {
+            problems.push(Diagnostic::error(
+                Code::OutputBlocked,
+                format!("`{target}` is a directory, where v5c must write a file"),
+            ));
+        } else if let Some(file) = target.parent().and_then(blocking_ancestor) {
+            problems.push(Diagnostic::error(
+                Code::OutputBlocked,
+                format!("`{file}` is a file, where v5c must make a directory for `{target}`"),
+            ));
+        }
+    }
     if problems.has_errors() {
         return Err(problems);
     }
@@ -137,63 +167,160 @@ pub fn write(dir: &Utf8Path, files: &FileSet, force: bool) -> Result<WriteSummar
             Diagnostic::error(Code::OutputIo, "the staging directory's path is not UTF-8")
         })?
         .to_owned();
-    for (path, contents) in files.iter() {
-        let target = staged.join(path);
+    let new_files = staged.join("new");
+    for (path, contents) in files
+        .iter()
+        .chain([(Utf8Path::new(MANIFEST), manifest_text.as_bytes())])
+    {
+        let target = new_files.join(path);
         if let Some(p) = target.parent() {
             std::fs::create_dir_all(p).map_err(|e| io_error("create", p, &e))?;
         }
         std::fs::write(&target, contents).map_err(|e| io_error("write", &target, &e))?;
     }
-    std::fs::write(staged.join(MANIFEST), &manifest_text)
-        .map_err(|e| io_error("write", &staged.join(MANIFEST), &e))?;
 
-    let mut summary = WriteSummary::default();
     if !dir.exists() {
-        let staged_path = staging.keep();
-        std::fs::rename(&staged_path, dir).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&staged_path);
-            io_error("move the build into", dir, &e)
-        })?;
-        summary.written = files.iter().map(|(p, _)| p.to_owned()).collect();
-        return Ok(summary);
+        std::fs::rename(&new_files, dir).map_err(|e| io_error("move the build into", dir, &e))?;
+        return Ok(WriteSummary {
+            written: files.iter().map(|(p, _)| p.to_owned()).collect(),
+            ..WriteSummary::default()
+        });
     }
 
-    for (path, contents) in files.iter() {
+    let mut journal = Journal {
+        backups: staged.join("old"),
+        steps: Vec::new(),
+    };
+    let mut rename = |from: &Utf8Path, to: &Utf8Path| std::fs::rename(from, to);
+    match move_in(
+        dir,
+        &new_files,
+        files,
+        old.as_ref(),
+        &manifest_text,
+        &mut journal,
+        &mut rename,
+    ) {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            // Put back what was there: the failed build leaves the directory as it was.
+            journal.undo();
+            Err(e.into())
+        }
+    }
+}
+
+/// One change made to the output directory, and how to take it back.
+enum Step {
+    Created(Utf8PathBuf),
+    MadeDir(Utf8PathBuf),
+    /// The file at `target` was moved to `backup` (and perhaps replaced).
+    MovedAside {
+        target: Utf8PathBuf,
+        backup: Utf8PathBuf,
+    },
+}
+
+struct Journal {
+    backups: Utf8PathBuf,
+    steps: Vec<Step>,
+}
+
+impl Journal {
+    /// Creates the missing directories from `dir` down to `path`, recording each.
+    fn make_dirs(&mut self, dir: &Utf8Path, path: &Utf8Path) -> Result<(), Diagnostic> {
+        let mut at = dir.to_owned();
+        for component in path.components() {
+            at.push(component);
+            if !at.exists() {
+                std::fs::create_dir(&at).map_err(|e| io_error("create", &at, &e))?;
+                self.steps.push(Step::MadeDir(at.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the file at `target` aside into the backups, recording it.
+    fn move_aside(&mut self, target: &Utf8Path, relative: &Utf8Path) -> Result<(), Diagnostic> {
+        let backup = self.backups.join(relative);
+        if let Some(p) = backup.parent() {
+            std::fs::create_dir_all(p).map_err(|e| io_error("create", p, &e))?;
+        }
+        std::fs::rename(target, &backup).map_err(|e| io_error("move aside", target, &e))?;
+        self.steps.push(Step::MovedAside {
+            target: target.to_owned(),
+            backup,
+        });
+        Ok(())
+    }
+
+    fn undo(self) {
+        for step in self.steps.into_iter().rev() {
+            // Best effort: each undo is a rename or removal of what this build made.
+            let _ = match step {
+                Step::Created(path) => std::fs::remove_file(path),
+                Step::MadeDir(path) => std::fs::remove_dir(path),
+                Step::MovedAside { target, backup } => {
+                    let _ = std::fs::remove_file(&target);
+                    std::fs::rename(backup, target)
+                }
+            };
+        }
+    }
+}
+
+/// Moves the staged files into `dir`, recording every change in `journal`. `rename` is
+/// `std::fs::rename` except in tests, which make it fail part way.
+fn move_in(
+    dir: &Utf8Path,
+    new_files: &Utf8Path,
+    files: &FileSet,
+    old: Option<&Manifest>,
+    manifest_text: &str,
+    journal: &mut Journal,
+    rename: &mut dyn FnMut(&Utf8Path, &Utf8Path) -> std::io::Result<()>,
+) -> Result<WriteSummary, Diagnostic> {
+    let mut summary = WriteSummary::default();
+    let manifest = Utf8Path::new(MANIFEST);
+    let unchanged_manifest =
+        std::fs::read_to_string(dir.join(MANIFEST)).ok().as_deref() == Some(manifest_text);
+    let entries = files
+        .iter()
+        .map(|(p, c)| (p, Some(c)))
+        .chain((!unchanged_manifest).then_some((manifest, None)));
+    for (path, contents) in entries {
         let target = dir.join(path);
-        if std::fs::read(&target).is_ok_and(|existing| existing == contents) {
+        if contents.is_some_and(|c| std::fs::read(&target).is_ok_and(|existing| existing == c)) {
             summary.unchanged.push(path.to_owned());
             continue;
         }
-        if let Some(p) = target.parent() {
-            std::fs::create_dir_all(p).map_err(|e| io_error("create", p, &e))?;
+        if let Some(parent) = path.parent() {
+            journal.make_dirs(dir, parent)?;
         }
-        if target.is_dir() {
-            return Err(Diagnostic::error(
-                Code::OutputBlocked,
-                format!("`{target}` is a directory, where v5c must write a file"),
-            )
-            .into());
+        if target.symlink_metadata().is_ok() {
+            journal.move_aside(&target, path)?;
+        } else {
+            journal.steps.push(Step::Created(target.clone()));
         }
-        std::fs::rename(staged.join(path), &target).map_err(|e| io_error("write", &target, &e))?;
-        summary.written.push(path.to_owned());
+        rename(&new_files.join(path), &target).map_err(|e| io_error("write", &target, &e))?;
+        if path != manifest {
+            summary.written.push(path.to_owned());
+        }
     }
-    if let Some(old) = &old {
+    if let Some(old) = old {
         for path in old.files.keys() {
             if files.get(path.as_str()).is_none() {
                 let target = dir.join(path);
-                match std::fs::remove_file(&target) {
-                    Ok(()) => summary.removed.push(path.clone()),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_error("remove", &target, &e).into()),
+                if target.symlink_metadata().is_ok() {
+                    journal.move_aside(&target, path)?;
+                    summary.removed.push(path.clone());
                 }
-                remove_empty_parents(dir, &target);
             }
         }
     }
-    let manifest_path = dir.join(MANIFEST);
-    if std::fs::read_to_string(&manifest_path).ok().as_deref() != Some(manifest_text.as_str()) {
-        std::fs::rename(staged.join(MANIFEST), &manifest_path)
-            .map_err(|e| io_error("write", &manifest_path, &e))?;
+    // Only now, with nothing left to fail, are emptied directories tidied away.
+    for path in &summary.removed {
+        remove_empty_parents(dir, &dir.join(path));
     }
     Ok(summary)
 }
@@ -256,6 +383,103 @@ mod tests {
         );
         write(&out, &files(&[("x.txt", "2")]), true).unwrap();
         assert_eq!(std::fs::read_to_string(out.join("x.txt")).unwrap(), "2");
+    }
+
+    #[test]
+    fn a_failure_part_way_through_is_undone() {
+        let (_t, out) = tmp();
+        write(
+            &out,
+            &files(&[("a/x.txt", "1"), ("b.txt", "2"), ("c.txt", "3")]),
+            false,
+        )
+        .unwrap();
+        let before: Vec<(String, String)> = ["a/x.txt", "b.txt", "c.txt", MANIFEST]
+            .iter()
+            .map(|p| {
+                (
+                    (*p).to_owned(),
+                    std::fs::read_to_string(out.join(p)).unwrap(),
+                )
+            })
+            .collect();
+        // A new build that changes every file, adds one in a new directory, drops c.txt, and
+        // fails on its third rename.
+        let next = files(&[("a/x.txt", "10"), ("b.txt", "20"), ("d/new.txt", "4")]);
+        let staging = tempfile::tempdir().unwrap();
+        let staged = Utf8Path::from_path(staging.path()).unwrap().to_owned();
+        let new_files = staged.join("new");
+        for (path, contents) in next.iter() {
+            std::fs::create_dir_all(new_files.join(path).parent().unwrap()).unwrap();
+            std::fs::write(new_files.join(path), contents).unwrap();
+        }
+        std::fs::write(new_files.join(MANIFEST), "{}").unwrap();
+        let old = read_manifest(&out).unwrap();
+        let mut journal = Journal {
+            backups: staged.join("old"),
+            steps: Vec::new(),
+        };
+        let mut calls = 0;
+        let mut rename = |from: &Utf8Path, to: &Utf8Path| {
+            calls += 1;
+            if calls == 3 {
+                Err(std::io::Error::other("disk full"))
+            } else {
+                std::fs::rename(from, to)
+            }
+        };
+        let result = move_in(
+            &out,
+            &new_files,
+            &next,
+            old.as_ref(),
+            "{}",
+            &mut journal,
+            &mut rename,
+        );
+        assert!(result.is_err());
+        assert!(out.join("a/x.txt").exists(), "the first renames happened");
+        journal.undo();
+        for (path, contents) in before {
+            assert_eq!(
+                std::fs::read_to_string(out.join(&path)).unwrap(),
+                contents,
+                "{path}"
+            );
+        }
+        assert!(
+            !out.join("d").exists(),
+            "a directory the build made is gone"
+        );
+    }
+
+    #[test]
+    fn manifests_naming_paths_outside_are_refused() {
+        let (t, out) = tmp();
+        write(&out, &files(&[("x.txt", "1")]), false).unwrap();
+        let victim = Utf8Path::from_path(t.path()).unwrap().join("victim.txt");
+        std::fs::write(&victim, "keep me").unwrap();
+        let manifest = format!(
+            "{{\"generator\": \"v5c\", \"files\": {{\"../victim.txt\": \"{}\"}}}}",
+            sha256(b"keep me")
+        );
+        std::fs::write(out.join(MANIFEST), manifest).unwrap();
+        for force in [false, true] {
+            let err = write(&out, &files(&[("x.txt", "2")]), force).unwrap_err();
+            assert_eq!(err.iter().next().unwrap().code, Code::OutputIo);
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn a_directory_in_the_way_stops_the_build_before_any_change() {
+        let (_t, out) = tmp();
+        write(&out, &files(&[("a.txt", "1"), ("b.txt", "2")]), false).unwrap();
+        std::fs::remove_file(out.join("b.txt")).unwrap();
+        std::fs::create_dir(out.join("b.txt")).unwrap();
+        let err = write(&out, &files(&[("a.txt", "10"), ("b.txt", "20")]), false).unwrap_err();
+        assert_eq!(err.iter().next().unwrap().code, Code::OutputBlocked);
+        assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "1");
     }
 
     #[test]
