@@ -48,15 +48,16 @@ pub fn check(file: &Arc<SourceFile>) -> Result<Analysed, Diagnostics> {
     }
 }
 
-/// The analysed IR as YAML, as `v5c ir` prints it.
-pub fn ir_to_yaml(analysed: &Analysed) -> String {
-    serde_yaml::to_string(analysed).expect("the IR serialises to YAML")
+/// The IR (an [`Analysed`], or a [`passes::Partial`] after some passes) as YAML, as `v5c ir`
+/// prints it.
+pub fn ir_to_yaml(ir: &impl serde::Serialize) -> String {
+    serde_yaml::to_string(ir).expect("the IR serialises to YAML")
 }
 
-/// The analysed IR as pretty JSON with a final newline, as `v5c ir --format json` prints it
-/// and plugins receive it.
-pub fn ir_to_json(analysed: &Analysed) -> String {
-    let mut text = serde_json::to_string_pretty(analysed).expect("the IR serialises to JSON");
+/// The IR as pretty JSON with a final newline, as `v5c ir --format json` prints it and
+/// plugins receive it.
+pub fn ir_to_json(ir: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(ir).expect("the IR serialises to JSON");
     text.push('\n');
     text
 }

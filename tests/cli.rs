@@ -222,7 +222,10 @@ fn failed_builds_leave_the_output_as_it_was() {
     assert!(text(&blocked.stderr).contains("V5C0906"));
     assert_eq!(snapshot(&out_dir), with_dir);
     std::fs::remove_dir(out_dir.join("v5c-report.md")).expect("rmdir");
-    assert_eq!(code(&v5c(&["build", "examples/shop.yaml", "-o", out_arg])), 0);
+    assert_eq!(
+        code(&v5c(&["build", "examples/shop.yaml", "-o", out_arg])),
+        0
+    );
 
     // A hand edit to a generated file: exit 2, the edit survives; --force overwrites it.
     let edited = out_dir.join("ir/ir.yaml");

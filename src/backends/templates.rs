@@ -12,6 +12,8 @@ include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 pub struct Templates {
     backend: &'static str,
     env: Environment<'static>,
+    /// Templates that failed to compile, with the error, reported when they are rendered.
+    broken: Vec<(&'static str, minijinja::Error)>,
 }
 
 impl Templates {
@@ -27,18 +29,26 @@ impl Templates {
                 .expect("the default delimiters are valid"),
         );
         let prefix = format!("{backend}/");
+        let mut broken = Vec::new();
         for (path, text) in TEMPLATES {
             if let Some(name) = path.strip_prefix(&prefix) {
-                // Built-in templates are checked by the test suite, so a syntax error here is
-                // reported when rendering, with the template's name and line.
-                let _ = env.add_template(name, text);
+                if let Err(e) = env.add_template(name, text) {
+                    broken.push((name, e));
+                }
             }
         }
-        Templates { backend, env }
+        Templates {
+            backend,
+            env,
+            broken,
+        }
     }
 
     /// Renders `name` with `context`; errors name the template and line.
     pub fn render(&self, name: &str, context: impl serde::Serialize) -> Result<String, Diagnostic> {
+        if let Some((_, e)) = self.broken.iter().find(|(n, _)| *n == name) {
+            return Err(self.error(name, e));
+        }
         let template = self
             .env
             .get_template(name)

@@ -297,13 +297,8 @@ fn ir(reporter: &Reporter, path: &Utf8Path, after: Option<Stage>, format: Format
         facts: &facts,
     };
     let text = match format {
-        Format::Yaml => serde_yaml::to_string(&partial).expect("the IR serialises to YAML"),
-        Format::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&partial).expect("the IR serialises to JSON");
-            text.push('\n');
-            text
-        }
+        Format::Yaml => crate::ir_to_yaml(&partial),
+        Format::Json => crate::ir_to_json(&partial),
     };
     print!("{text}");
     ExitCode::SUCCESS

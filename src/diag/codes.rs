@@ -90,12 +90,12 @@ codes! {
     /// (`enrich.rejected -> dead_letters.in`), and may chain: `a -> b -> c`.
     FlowSyntax = 104, "malformed flow";
     /// A duration is a number and a unit: `200ms`, `5s`, `10m`, `1h`, `30d`, or a sum such
-    /// as `1m30s`.
+    /// as `1m30s`. It must be longer than zero and at most a year.
     DurationSyntax = 105, "malformed duration";
     /// A size is a whole number and a unit: `512Mi`, `2Gi`, `100MB`, `64KiB`.
     SizeSyntax = 106, "malformed size";
     /// A rate is a count per unit of time: `5000/s`, `5k/s`, `1000rps`, `600/min`,
-    /// `2000 events/s`.
+    /// `2000 events/s`. It must be above zero and at most a billion per second.
     RateSyntax = 107, "malformed rate";
     /// An SLO is written `COMPONENT QUANTITY OP VALUE [over WINDOW]`, for example
     /// `api p99 latency < 20ms`, `api availability >= 99.9% over 30d`,
@@ -146,6 +146,9 @@ codes! {
     SetNullNotNullable = 307, "set_null on a required field";
     /// `min` is greater than `max`, or a bound lies outside what the type can hold.
     BadBounds = 308, "bad bounds";
+    /// An index or unique constraint names the same field twice. Databases refuse it (MySQL) or
+    /// keep a useless duplicate column; name each field once.
+    RepeatedIndexField = 309, "index repeats a field";
     /// The two ends of a flow carry different entities. A transformer converts between them.
     FlowTypeMismatch = 401, "flow type mismatch";
     /// A flow runs the wrong way: out of a port that only consumes, or into one that only
@@ -196,12 +199,17 @@ codes! {
     PortConflict = 701, "port conflict";
     /// SQLite is a file on one machine: it cannot be shared by several replicas or services.
     SqliteShared = 702, "SQLite shared";
-    /// A resource limit is below its request, or a quantity is zero.
+    /// A resource quantity is out of range (CPU between `1m` and 1024 cores, memory between
+    /// `4Mi` and `1Pi`), or a limit is below its request.
     BadResources = 703, "bad resources";
     /// When `deploy.services` is given, every component must be in exactly one service.
     ComponentPlacement = 704, "component not placed in exactly one service";
     /// Flows are in-process channels, so both ends must run in the same service.
     FlowCrossesServices = 705, "flow crosses services";
+    /// Two HTTP routes of one service have the same path: two exposures of an API (or of two
+    /// APIs in one service) at one path, or an exposure at `/healthz`, `/readyz` or `/metrics`,
+    /// which every service serves itself. Give one a different `path:` or `prefix:`.
+    RouteConflict = 706, "two routes share a path";
     /// The SLO names a component that does not exist.
     SloUnknownComponent = 801, "SLO on an unknown component";
     /// The component cannot measure that quantity: latency, availability and error rate are
@@ -211,8 +219,10 @@ codes! {
     /// The comparison points the wrong way: latency and error rate are bounded from above
     /// (`<`, `<=`), availability and throughput from below (`>`, `>=`).
     SloDirection = 803, "SLO comparison points the wrong way";
-    /// The objective is out of range: availability of 100% leaves no error budget, a
-    /// percentile must lie between 0 and 100, and the value must be positive.
+    /// The objective is out of range: availability and error rate lie strictly between 0% and
+    /// 100% (an availability of 100% leaves no error budget), a percentile strictly between 0
+    /// and 100, a latency between 0 and an hour, a throughput between 0 and a billion per
+    /// second, and the window between an hour and a year.
     SloObjective = 804, "SLO objective out of range";
     /// The value's unit does not fit the quantity: latency takes a duration, availability and
     /// error rate a percentage, throughput a rate.

@@ -33,6 +33,10 @@ const DEFAULT_CPU_MILLICORES: u32 = 100;
 const DEFAULT_MEMORY_BYTES: u64 = 128 * 1024 * 1024;
 const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 15_000;
 const DEFAULT_SLO_WINDOW_MS: u64 = 30 * 24 * 3_600_000;
+/// The fastest rate a spec may name, per second.
+const MAX_RATE: f64 = 1e9;
+/// No duration in a spec may be longer than a year; longer ones are mistakes.
+const MAX_DURATION_MS: f64 = 366.0 * 24.0 * 3_600_000.0;
 /// The canonical order of operations; exposures list them in this order.
 const ALL_OPERATIONS: [Operation; 5] = [
     Operation::List,
@@ -78,6 +82,69 @@ pub fn spec_to_ir(spec: &spec::Spec) -> Result<Ir, Diagnostics> {
         Err(lower.diags)
     } else {
         Ok(ir)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Resource {
+    Cpu,
+    Memory,
+}
+
+impl Resource {
+    /// Base units (millicores, bytes) per unit of a bare number (a core, a byte).
+    fn per_unit(self) -> f64 {
+        match self {
+            Resource::Cpu => 1000.0,
+            Resource::Memory => 1.0,
+        }
+    }
+
+    fn parse(self, text: &str) -> Result<f64, SyntaxError> {
+        match self {
+            Resource::Cpu => syntax::cpu(text),
+            Resource::Memory => syntax::size(text),
+        }
+    }
+
+    fn syntax_code(self) -> Code {
+        match self {
+            Resource::Cpu => Code::CpuSyntax,
+            Resource::Memory => Code::SizeSyntax,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Resource::Cpu => "CPU",
+            Resource::Memory => "memory",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Resource::Cpu => "CPU quantity",
+            Resource::Memory => "size",
+        }
+    }
+
+    fn usage(self) -> &'static str {
+        match self {
+            Resource::Cpu => "CPU is a number of cores (`0.5`, `2`) or millicores (`250m`)",
+            Resource::Memory => "memory is a size (`256Mi`, `1Gi`, `512MB`) or a number of bytes",
+        }
+    }
+
+    /// The least and most a spec may ask for, in base units, and the range in words.
+    fn range(self) -> (f64, f64, &'static str) {
+        match self {
+            Resource::Cpu => (1.0, 1_024_000.0, "between `1m` and 1024 cores"),
+            Resource::Memory => (
+                4.0 * 1024.0 * 1024.0,
+                1024f64.powi(5),
+                "between `4Mi` and `1Pi`",
+            ),
+        }
     }
 }
 
@@ -163,6 +230,16 @@ impl Lower<'_> {
     /// A positive duration in milliseconds, or `None` after reporting why not.
     fn duration(&mut self, text: &Spanned<String>, what: &str) -> Option<u64> {
         match syntax::duration(text) {
+            Ok(ms) if ms > MAX_DURATION_MS => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::DurationSyntax,
+                        format!("the {what} is longer than a year"),
+                    )
+                    .label(text.span, "too long"),
+                );
+                None
+            }
             Ok(ms) if ms > 0.0 => Some(round_u64(ms.max(1.0))),
             Ok(_) => {
                 self.diags.push(
@@ -634,7 +711,17 @@ impl Lower<'_> {
                         description,
                     } => {
                         let rate_per_second = rate.as_ref().and_then(|r| match syntax::rate(r) {
-                        Ok(v) => Some(v),
+                        Ok(v) if v > 0.0 && v <= MAX_RATE => Some(v),
+                        Ok(_) => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::RateSyntax,
+                                    "a rate must be above zero and at most a billion per second",
+                                )
+                                .label(r.span, "out of range"),
+                            );
+                            None
+                        }
                         Err(e) => {
                             self.diags.push(syntax_diag(Code::RateSyntax, "rate", r, &e).help(
                                 "a rate is a count per time: `5000/s`, `5k/s`, `1000rps`, `600/min`",
@@ -747,6 +834,7 @@ impl Lower<'_> {
                             spans.exposes.push(ExposureSpans {
                                 entity: e.entity.span,
                                 store: e.store.as_ref().map(|s| s.span),
+                                path: e.path.as_ref().map(|p| p.span),
                             });
                             exposes.push(Exposure {
                                 entity: Ref::unresolved(e.entity.value.clone()),
@@ -961,20 +1049,20 @@ impl Lower<'_> {
             let resources = service.resources.as_ref();
             let cpu = resources
                 .and_then(|r| r.cpu.as_ref())
-                .and_then(|q| self.cpu(q))
-                .unwrap_or(DEFAULT_CPU_MILLICORES);
+                .and_then(|q| self.quantity(q, Resource::Cpu))
+                .map_or(DEFAULT_CPU_MILLICORES, round_u32);
             let memory = resources
                 .and_then(|r| r.memory.as_ref())
-                .and_then(|m| self.size(m))
-                .unwrap_or(DEFAULT_MEMORY_BYTES);
+                .and_then(|m| self.quantity(m, Resource::Memory))
+                .map_or(DEFAULT_MEMORY_BYTES, round_u64);
             let cpu_limit = resources
                 .and_then(|r| r.cpu_limit.as_ref())
-                .and_then(|q| self.cpu(q))
-                .unwrap_or(cpu.saturating_mul(2));
+                .and_then(|q| self.quantity(q, Resource::Cpu))
+                .map_or(cpu.saturating_mul(2), round_u32);
             let memory_limit = resources
                 .and_then(|r| r.memory_limit.as_ref())
-                .and_then(|m| self.size(m))
-                .unwrap_or(memory.saturating_mul(2));
+                .and_then(|m| self.quantity(m, Resource::Memory))
+                .map_or(memory.saturating_mul(2), round_u64);
             self.spans.services.push(ServiceSpans {
                 name: name.span,
                 components: component_spans,
@@ -1006,42 +1094,36 @@ impl Lower<'_> {
         arena
     }
 
-    fn cpu(&mut self, quantity: &Spanned<spec::Quantity>) -> Option<u32> {
-        match &quantity.value {
-            spec::Quantity::Integer(cores) => {
-                #[allow(clippy::cast_precision_loss)] // core counts are small
-                let millis = *cores as f64 * 1000.0;
-                Some(round_u32(millis))
-            }
-            spec::Quantity::Number(cores) => Some(round_u32(cores * 1000.0)),
-            spec::Quantity::Text(text) => {
-                let spanned = Spanned::new(text.clone(), quantity.span);
-                match syntax::cpu(text) {
-                    Ok(millis) => Some(round_u32(millis)),
-                    Err(e) => {
-                        self.diags.push(
-                            syntax_diag(Code::CpuSyntax, "CPU quantity", &spanned, &e).help(
-                                "CPU is a number of cores (`0.5`, `2`) or millicores (`250m`)",
-                            ),
-                        );
-                        None
-                    }
+    /// A quantity in its base unit (millicores, bytes), or `None` after reporting why not.
+    fn quantity(&mut self, quantity: &Spanned<spec::Quantity>, what: Resource) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // quantities are far below 2^52
+        let value = match &quantity.value {
+            spec::Quantity::Integer(n) => *n as f64 * what.per_unit(),
+            spec::Quantity::Number(n) => n * what.per_unit(),
+            spec::Quantity::Text(text) => match what.parse(text) {
+                Ok(v) => v,
+                Err(e) => {
+                    let spanned = Spanned::new(text.clone(), quantity.span);
+                    self.diags.push(
+                        syntax_diag(what.syntax_code(), what.words(), &spanned, &e)
+                            .help(what.usage()),
+                    );
+                    return None;
                 }
-            }
+            },
+        };
+        let (least, most, range) = what.range();
+        if !(least..=most).contains(&value) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadResources,
+                    format!("{} must be {range}", what.name()),
+                )
+                .label(quantity.span, "out of range"),
+            );
+            return None;
         }
-    }
-
-    fn size(&mut self, text: &Spanned<String>) -> Option<u64> {
-        match syntax::size(text) {
-            Ok(bytes) => Some(round_u64(bytes)),
-            Err(e) => {
-                self.diags.push(
-                    syntax_diag(Code::SizeSyntax, "size", text, &e)
-                        .help("a size is a number and a unit: `256Mi`, `1Gi`, `512MB`"),
-                );
-                None
-            }
-        }
+        Some(value)
     }
 
     fn slos(&mut self) -> Arena<Slo> {

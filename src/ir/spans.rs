@@ -115,6 +115,7 @@ pub struct PortSpans {
 pub struct ExposureSpans {
     pub entity: Span,
     pub store: Option<Span>,
+    pub path: Option<Span>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -3,10 +3,13 @@
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, Engine, Ir, ServiceId};
+use crate::source::Span;
 use std::collections::HashMap;
 
 /// Non-root containers cannot bind below this port.
 const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+/// Paths every service serves itself: liveness, readiness and metrics.
+const RESERVED_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 pub fn run(ir: &Ir, diags: &mut Diagnostics) {
     // Placement: where each component runs.
@@ -94,6 +97,51 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
         }
     }
 
+    // Routes: every API path of a service, and the endpoints every service serves itself.
+    for (service_id, service) in ir.services.iter() {
+        let mut routes: HashMap<String, (Span, String)> = HashMap::new();
+        for path in RESERVED_ROUTES {
+            routes.insert(
+                (*path).to_owned(),
+                (
+                    ir.spans.service(service_id).name,
+                    format!("the service's own `{path}`"),
+                ),
+            );
+        }
+        for component in &service.components {
+            let Some(id) = component.try_id() else {
+                continue;
+            };
+            let ComponentKind::Api { prefix, exposes } = &ir.components[id].kind else {
+                continue;
+            };
+            let spans = ir.spans.component(id);
+            for (exposure, exposure_spans) in exposes.iter().zip(&spans.exposes) {
+                let route = format!("{}{}", prefix.trim_end_matches('/'), exposure.path);
+                let at = exposure_spans.path.unwrap_or(exposure_spans.entity);
+                let owner = format!(
+                    "`{}` of api `{}`",
+                    exposure.entity.name, ir.components[id].name
+                );
+                match routes.get(&route) {
+                    Some((first, first_owner)) => diags.push(
+                        Diagnostic::error(
+                            Code::RouteConflict,
+                            format!("{first_owner} and {owner} both use the route `{route}`"),
+                        )
+                        .label(at, "this route")
+                        .label(*first, "taken here")
+                        .help("give one of them another `path:` (or its API another `prefix:`)"),
+                    ),
+                    None => {
+                        routes.insert(route, (at, owner));
+                    }
+                }
+            }
+        }
+    }
+
     // Ports.
     let mut ports: HashMap<u16, ServiceId> = HashMap::new();
     for (id, service) in ir.services.iter() {
@@ -109,13 +157,23 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
                 .help("the service runs as a non-root user, which cannot bind ports below 1024; use 8080, say, and map it outside"),
             );
         }
-        if let Some(&first) = ports.get(&service.port) {
+        if service.components.is_empty() {
+            // Reported above as an empty service; its port is beside the point.
+        } else if let Some(&first) = ports.get(&service.port) {
+            let defaulted = spans.port.is_none() || ir.spans.service(first).port.is_none();
             diags.push(
                 Diagnostic::error(
                     Code::PortConflict,
                     format!(
-                        "services `{}` and `{}` both listen on port {}",
-                        ir.services[first].name, service.name, service.port
+                        "services `{}` and `{}` both listen on port {}{}",
+                        ir.services[first].name,
+                        service.name,
+                        service.port,
+                        if defaulted {
+                            " (the default when `port:` is not given)"
+                        } else {
+                            ""
+                        }
                     ),
                 )
                 .label(at, "same port")
@@ -132,27 +190,8 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
             ports.insert(service.port, id);
         }
 
+        // Lowering keeps each quantity in range; limits are checked against requests here.
         let r = &service.resources;
-        for (what, zero, span) in [
-            ("cpu", r.cpu_millicores == 0, spans.cpu),
-            ("memory", r.memory_bytes == 0, spans.memory),
-            ("cpu_limit", r.cpu_limit_millicores == 0, spans.cpu_limit),
-            (
-                "memory_limit",
-                r.memory_limit_bytes == 0,
-                spans.memory_limit,
-            ),
-        ] {
-            if zero {
-                diags.push(
-                    Diagnostic::error(
-                        Code::BadResources,
-                        format!("`{what}` of `{}` is zero", service.name),
-                    )
-                    .label(span.unwrap_or(spans.name), "zero"),
-                );
-            }
-        }
         for (what, limit, request, limit_span, request_span) in [
             (
                 "CPU",

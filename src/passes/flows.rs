@@ -166,6 +166,50 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
         }
     }
 
+    // A sink appends what it consumes to its store, so the store must hold that entity.
+    for (id, component) in ir.components.iter() {
+        let ComponentKind::Sink { store: Some(store) } = &component.kind else {
+            continue;
+        };
+        let Some(ComponentKind::Store { entity, .. }) =
+            store.try_id().map(|s| &ir.components[s].kind)
+        else {
+            continue;
+        };
+        if !component
+            .inputs
+            .iter()
+            .any(|p| p.entity.name == entity.name)
+        {
+            let spans = ir.spans.component(id);
+            let consumed: Vec<&str> = component
+                .inputs
+                .iter()
+                .map(|p| p.entity.name.as_str())
+                .collect();
+            diags.push(
+                Diagnostic::error(
+                    Code::FlowTypeMismatch,
+                    format!(
+                        "sink `{}` consumes {} but appends to store `{}`, which holds `{}`",
+                        component.name,
+                        crate::diag::one_of(&consumed),
+                        store.name,
+                        entity.name
+                    ),
+                )
+                .label(
+                    spans.store.unwrap_or(spans.name),
+                    format!("holds `{}`", entity.name),
+                )
+                .help(format!(
+                    "point `store:` at a store of {}",
+                    crate::diag::one_of(&consumed)
+                )),
+            );
+        }
+    }
+
     for (id, component) in ir.components.iter() {
         let spans = ir.spans.component(id);
         let is_connected = |output: bool, port: &Port| {

@@ -31,7 +31,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The passes, named as `v5c ir --after` takes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PassName {
     Resolve,
@@ -64,18 +64,6 @@ impl PassName {
             PassName::Flows => &[PassName::Resolve],
             PassName::Graph => &[PassName::Resolve, PassName::Flows],
             PassName::Database => &[PassName::Resolve, PassName::Types],
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PassName::Resolve => "resolve",
-            PassName::Types => "types",
-            PassName::Flows => "flows",
-            PassName::Graph => "graph",
-            PassName::Database => "database",
-            PassName::Deploy => "deploy",
-            PassName::Observe => "observe",
         }
     }
 }

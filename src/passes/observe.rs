@@ -11,6 +11,8 @@ use std::collections::HashMap;
 
 /// The shortest window an objective can be judged over with multi-window burn-rate alerts.
 const MIN_WINDOW_MS: u64 = 3_600_000;
+const MAX_WINDOW_MS: u64 = 366 * 24 * 3_600_000;
+const MAX_RATE: f64 = 1e9;
 /// Latency buckets every histogram of seconds has; SLO thresholds are added to them so that
 /// each threshold is a bucket boundary and its percentile is exact at the boundary.
 const LATENCY_BUCKETS: [f64; 11] = [
@@ -148,16 +150,27 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
                 "an availability of 100% leaves no error budget: every failed request breaks it"
                     .to_owned(),
             )),
-            Indicator::Availability | Indicator::ErrorRate if value <= 0.0 || value > 100.0 => {
+            Indicator::Availability | Indicator::ErrorRate if !(value > 0.0 && value < 100.0) => {
                 Some((
                     spans.value,
-                    "a percentage lies between 0 and 100".to_owned(),
+                    format!(
+                        "an objective on {} lies strictly between 0% and 100%",
+                        slo.indicator.words()
+                    ),
                 ))
             }
-            _ if value <= 0.0 => Some((spans.value, "the objective must be above zero".to_owned())),
-            _ if slo.window_ms < MIN_WINDOW_MS => Some((
+            Indicator::Latency { .. } if !(value > 0.0 && value <= 3600.0) => Some((
+                spans.value,
+                "a latency objective lies between 0 and an hour".to_owned(),
+            )),
+            Indicator::Throughput if !(value > 0.0 && value <= MAX_RATE) => Some((
+                spans.value,
+                "a throughput objective lies between 0 and a billion per second".to_owned(),
+            )),
+            _ if slo.window_ms < MIN_WINDOW_MS || slo.window_ms > MAX_WINDOW_MS => Some((
                 spans.whole,
-                "the window must be at least an hour for burn-rate alerts to judge it".to_owned(),
+                "the window must be between an hour (for burn-rate alerts to judge it) and a year"
+                    .to_owned(),
             )),
             _ => None,
         };

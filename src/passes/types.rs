@@ -18,6 +18,27 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
             check_options(field, field_spans, diags);
         }
         check_primary_key(entity, spans, diags);
+        for (index, index_spans) in entity.indexes.iter().zip(&spans.indexes) {
+            for (i, field) in index.fields.iter().enumerate() {
+                if let Some(first) = index.fields[..i].iter().position(|f| f == field) {
+                    let at = |k: usize| {
+                        index_spans
+                            .fields
+                            .get(k)
+                            .copied()
+                            .unwrap_or(index_spans.whole)
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            Code::RepeatedIndexField,
+                            format!("the index lists `{field}` twice"),
+                        )
+                        .label(at(i), "again")
+                        .label(at(first), "first here"),
+                    );
+                }
+            }
+        }
     }
 }
 

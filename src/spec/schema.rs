@@ -170,6 +170,9 @@ fn map_error(error: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>
                 let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{name}`"))
                     .label(span, "not a key here");
                 d = match diag::did_you_mean(name, known.iter().map(String::as_str)) {
+                    // `{ type: decimal(12,2) }`: the comma ended the value, and `2)` became a key.
+                    _ if name.contains(')') || name.starts_with(|c: char| c.is_ascii_digit()) => d
+                        .help("an unquoted `,` inside `{ … }` ends the value before it: quote the value, as in `type: \"decimal(12,2)\"`"),
                     Some(best) => d.help(format!("did you mean `{best}`?")),
                     None if !known.is_empty() => {
                         d.help(format!("the keys here are {}", diag::one_of(&known)))
@@ -302,7 +305,14 @@ fn map_error(error: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>
             out.push(bad_name(&name, &pattern, span));
         }
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
-            one_of_failed(context, node, pointer, root, out);
+            one_of_failed(
+                context,
+                node,
+                pointer,
+                error.schema_path().as_str(),
+                root,
+                out,
+            );
         }
         _ => {
             out.push(
@@ -422,9 +432,40 @@ fn one_of_failed(
     branches: &[Vec<ValidationError<'static>>],
     node: &Node,
     pointer: &str,
+    schema_path: &str,
     root: &Node,
     out: &mut Vec<Diagnostic>,
 ) {
+    // A mapping that every branch wants a `kind` for, and that has none: say only that.
+    let needs_kind = |errors: &Vec<ValidationError<'static>>| {
+        errors.iter().any(|e| {
+            e.instance_path().as_str() == pointer
+                && matches!(e.kind(), ValidationErrorKind::Required { property } if property == "kind")
+        })
+    };
+    if matches!(node.kind, NodeKind::Map(_))
+        && node.get("kind").is_none()
+        && branches.iter().all(needs_kind)
+    {
+        let kinds: Vec<String> = super::schema::spec_schema()
+            .pointer(schema_path)
+            .and_then(Value::as_array)
+            .map(|branches| {
+                branches
+                    .iter()
+                    .filter_map(|b| b.pointer("/properties/kind/const").map(value_words))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let key = root.pointer(pointer).and_then(|(_, k)| k);
+        let span = key.map_or(Span::point(node.span.start()), |k| k.span);
+        out.push(
+            Diagnostic::error(Code::MissingKey, "missing key `kind`")
+                .label(span, "what kind of component is this?")
+                .help(format!("add `kind:` with one of {}", diag::one_of(&kinds))),
+        );
+        return;
+    }
     // An enum whose values carry descriptions is a `oneOf` of constants.
     let constants: Option<Vec<String>> = branches
         .iter()
@@ -500,7 +541,11 @@ fn one_of_failed(
     expected.sort_unstable();
     expected.dedup();
     if meant.is_empty() && !expected.is_empty() {
-        out.push(wrong_type(node, &expected, true));
+        let in_a_list = pointer
+            .rsplit('/')
+            .next()
+            .is_some_and(|s| s.parse::<usize>().is_ok());
+        out.push(wrong_type(node, &expected, !in_a_list));
         return;
     }
     // Several branches fit the shape: report what the first of them found.

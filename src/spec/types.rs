@@ -131,9 +131,10 @@ pub enum Isolation {
 #[serde(deny_unknown_fields)]
 pub struct PoolSpec {
     /// Connections kept open when idle. Defaults to 1.
+    #[schemars(range(max = 10_000))]
     pub min: Option<Spanned<u32>>,
     /// The most connections open at once. Defaults to 10 (1 on SQLite, which has one writer).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10_000))]
     pub max: Option<Spanned<u32>>,
     /// How long a request waits for a free connection before failing, as a duration
     /// (`5s`). Defaults to `5s`.
@@ -347,7 +348,7 @@ pub enum ComponentSpec {
 pub enum Ports {
     /// One port of this entity type.
     #[serde(rename = "text")]
-    One(#[schemars(regex(pattern = ENTITY_NAME))] Spanned<String>),
+    One(Spanned<String>),
     /// Several named ports, each of an entity type.
     #[serde(rename = "mapping")]
     Named(
@@ -360,7 +361,7 @@ pub enum Ports {
 #[serde(deny_unknown_fields)]
 pub struct BatchSpec {
     /// Write at most this many messages in one transaction. Defaults to 500.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1_000_000))]
     pub size: Option<Spanned<u32>>,
     /// Write a partial batch after this long, as a duration (`200ms`). Defaults to `200ms`.
     pub flush: Option<Spanned<String>>,
@@ -427,7 +428,7 @@ pub struct FlowDetail {
     /// The flow: `producer -> consumer`, a chain, or named ports.
     pub flow: Spanned<String>,
     /// How many messages each hop buffers before the producer waits. Defaults to 1024.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub capacity: Option<Spanned<u32>>,
 }
 
@@ -472,7 +473,7 @@ pub struct ServiceSpec {
     /// component no other service names.
     pub components: Option<Vec<Spanned<String>>>,
     /// How many copies run. Defaults to 1.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10_000))]
     pub replicas: Option<Spanned<u32>>,
     /// The port it serves HTTP on (API, ingest, health, metrics). Defaults to 8080.
     #[schemars(range(min = 1))]
@@ -486,15 +487,15 @@ pub struct ServiceSpec {
 pub struct ResourcesSpec {
     /// CPU reserved: cores (`0.5`, `2`) or millicores (`250m`). Defaults to `100m`.
     pub cpu: Option<Spanned<Quantity>>,
-    /// Memory reserved, such as `256Mi`. Defaults to `128Mi`.
-    pub memory: Option<Spanned<String>>,
+    /// Memory reserved: a size such as `256Mi`, or a number of bytes. Defaults to `128Mi`.
+    pub memory: Option<Spanned<Quantity>>,
     /// The most CPU a copy may use. Defaults to twice `cpu`.
     pub cpu_limit: Option<Spanned<Quantity>>,
     /// The most memory a copy may use; more and it is restarted. Defaults to twice `memory`.
-    pub memory_limit: Option<Spanned<String>>,
+    pub memory_limit: Option<Spanned<Quantity>>,
 }
 
-/// A CPU quantity: a number of cores or text such as `250m`.
+/// A quantity: a number, or text with a unit such as `250m` (CPU) or `256Mi` (memory).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename = "$v5c:by-shape")]
 #[schemars(untagged, rename = "Quantity")]

@@ -406,6 +406,14 @@ impl Builder<'_> {
                         Some(index) => index.get(&text).map(|&i| &entries[i]),
                         None => entries.iter().find(|(k, _)| k.text == text),
                     };
+                    if text == "<<" {
+                        return Err(Diagnostic::error(
+                            Code::UnsupportedYaml,
+                            "YAML merge keys (`<<`) are not supported in a spec",
+                        )
+                        .label(key_span, "merge key")
+                        .help("write the keys out; an alias (`*name`) may still stand for a whole value"));
+                    }
                     if let Some((first, _)) = earlier {
                         return Err(Diagnostic::error(
                             Code::DuplicateKey,
