@@ -249,3 +249,37 @@ fn failed_builds_leave_the_output_as_it_was() {
         "a person's notes"
     );
 }
+
+/// Two processes (two hash seeds) build the same files and report the same diagnostics.
+#[test]
+fn builds_and_diagnostics_are_deterministic_across_runs() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for spec in ["examples/streaming.yaml", "examples/analytics.yaml"] {
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        for dir in [&a, &b] {
+            let out = v5c(&["build", spec, "-o", dir.to_str().expect("utf-8 path")]);
+            assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        }
+        let strip =
+            |files: BTreeMap<PathBuf, Vec<u8>>, root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+                files
+                    .into_iter()
+                    .map(|(p, c)| (p.strip_prefix(root).expect("inside").to_path_buf(), c))
+                    .collect()
+            };
+        assert_eq!(strip(snapshot(&a), &a), strip(snapshot(&b), &b), "{spec}");
+        std::fs::remove_dir_all(&a).expect("clean");
+        std::fs::remove_dir_all(&b).expect("clean");
+    }
+    let run = || {
+        v5c(&[
+            "--message-format",
+            "json",
+            "check",
+            "tests/fixtures/bad/many-errors.yaml",
+        ])
+        .stdout
+    };
+    assert_eq!(run(), run());
+}
