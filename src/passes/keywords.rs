@@ -551,8 +551,13 @@ fn words(engine: Engine) -> &'static [&'static str] {
 
 /// Whether `identifier` is reserved in `engine` (compared without regard to case).
 pub fn is_reserved(engine: Engine, identifier: &str) -> bool {
-    let upper = identifier.to_ascii_uppercase();
-    words(engine).binary_search(&upper.as_str()).is_ok()
+    // Compared byte by byte in upper case, so no upper-case copy is made per identifier.
+    words(engine)
+        .binary_search_by(|word| {
+            word.bytes()
+                .cmp(identifier.bytes().map(|b| b.to_ascii_uppercase()))
+        })
+        .is_ok()
 }
 
 #[cfg(test)]

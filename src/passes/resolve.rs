@@ -44,12 +44,12 @@ impl<T> Names<T> {
     }
 }
 
-/// The key two names collide on: letter case and `_`/`-` are ignored.
-fn collision_key(name: &str) -> String {
+/// The key two names collide on: letter case and `_`/`-` are ignored. An iterator, so that
+/// comparing keys allocates nothing.
+fn collision_key(name: &str) -> impl Iterator<Item = char> + '_ {
     name.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 fn check_collisions<'a>(
@@ -59,14 +59,18 @@ fn check_collisions<'a>(
 ) {
     // Sorted by key (then by order of appearance), colliding names stand side by side; this
     // costs one vector, where a map per entity would cost one for each entity's fields.
-    let mut keyed: Vec<(String, usize, &str, Span)> = names
+    let mut keyed: Vec<(usize, &str, Span)> = names
         .enumerate()
-        .map(|(i, (name, span))| (collision_key(name), i, name, span))
+        .map(|(i, (name, span))| (i, name, span))
         .collect();
-    keyed.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
-        let (_, _, first, first_span) = run[0];
-        for &(_, _, name, span) in &run[1..] {
+    keyed.sort_unstable_by(|a, b| {
+        collision_key(a.1)
+            .cmp(collision_key(b.1))
+            .then(a.0.cmp(&b.0))
+    });
+    for run in keyed.chunk_by(|a, b| collision_key(a.1).eq(collision_key(b.1))) {
+        let (_, first, first_span) = run[0];
+        for &(_, name, span) in &run[1..] {
             if name != first {
                 diags.push(
                     Diagnostic::error(
