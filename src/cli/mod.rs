@@ -161,8 +161,8 @@ impl Reporter {
         self.report(diagnostics);
         if errors > 0 {
             self.say(&format!(
-                "error: {errors} error{} found",
-                if errors == 1 { "" } else { "s" }
+                "error: {} found",
+                count(errors, "error", "errors")
             ));
         }
         ExitCode::from(code)
@@ -241,23 +241,26 @@ fn check(reporter: &Reporter, path: &Utf8Path) -> ExitCode {
             let ir = analysed.ir();
             let warnings = analysed.warnings().len();
             reporter.say(&format!(
-                "ok: `{}` has {} entities, {} components, {} flows, {} services and {} SLOs{}",
+                "ok: `{}` has {}, {}, {}, {} and {}{}",
                 ir.system.name,
-                ir.entities.len(),
-                ir.components.len(),
-                ir.flows.len(),
-                ir.services.len(),
-                ir.slos.len(),
+                count(ir.entities.len(), "entity", "entities"),
+                count(ir.components.len(), "component", "components"),
+                count(ir.flows.len(), "flow", "flows"),
+                count(ir.services.len(), "service", "services"),
+                count(ir.slos.len(), "SLO", "SLOs"),
                 match warnings {
                     0 => String::new(),
-                    1 => "; 1 warning".into(),
-                    n => format!("; {n} warnings"),
+                    n => format!("; {}", count(n, "warning", "warnings")),
                 }
             ));
             ExitCode::SUCCESS
         }
         Err(diagnostics) => reporter.fail(&diagnostics, SPEC_ERRORS),
     }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn ir(reporter: &Reporter, path: &Utf8Path, after: Option<Stage>, format: Format) -> ExitCode {
