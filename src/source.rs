@@ -91,8 +91,13 @@ pub struct LineCol {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
         let text = text.into();
+        // Lines end at `\n`, `\r\n` or a lone `\r`, as YAML reads them.
+        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(bytes.iter().enumerate().filter_map(|(i, &b)| {
+                let ends = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+                ends.then_some(i + 1)
+            }))
             .collect();
         Arc::new(SourceFile {
             name: name.into(),
@@ -122,19 +127,6 @@ impl SourceFile {
             column,
         }
     }
-
-    /// The byte offset of a line and character column (both from 1), clamped to the line.
-    pub fn offset(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
-            return self.text.len();
-        };
-        let line_text = self.text[start..].split('\n').next().unwrap_or("");
-        start
-            + line_text
-                .char_indices()
-                .nth(column.saturating_sub(1))
-                .map_or(line_text.len(), |(i, _)| i)
-    }
 }
 
 #[cfg(test)]
@@ -148,8 +140,15 @@ mod tests {
         assert_eq!(file.line_col(3), LineCol { line: 2, column: 1 });
         // 'ç' is two bytes; 'd' is the second character of line 2.
         assert_eq!(file.line_col(5), LineCol { line: 2, column: 2 });
-        assert_eq!(file.offset(2, 2), 5);
         assert_eq!(file.line_col(1000), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn lines_end_at_any_yaml_line_break() {
+        let file = SourceFile::new("t.yaml", "a\rb\r\nc\nd");
+        assert_eq!(file.line_col(2), LineCol { line: 2, column: 1 });
+        assert_eq!(file.line_col(5), LineCol { line: 3, column: 1 });
+        assert_eq!(file.line_col(7), LineCol { line: 4, column: 1 });
     }
 
     #[test]
