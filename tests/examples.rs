@@ -83,7 +83,8 @@ fn examples_match_the_checked_in_spec_schema() {
     let validator = jsonschema::draft202012::new(&schema).expect("the spec schema compiles");
     for path in examples() {
         let text = std::fs::read_to_string(&path).expect("example is readable");
-        let root = v5c::spec::yaml::parse(&text)
+        let arena = v5c::spec::yaml::Arena::new();
+        let root = v5c::spec::yaml::parse(&text, &arena)
             .expect("valid YAML")
             .expect("a document");
         let errors: Vec<String> = validator

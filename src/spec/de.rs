@@ -159,11 +159,11 @@ impl de::Error for Error {
 }
 
 /// Deserialises `T` from a node.
-pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node) -> Result<T, Error> {
+pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node<'de>) -> Result<T, Error> {
     T::deserialize(NodeDeserializer(node))
 }
 
-fn shape(node: &Node) -> &'static str {
+fn shape(node: &Node<'_>) -> &'static str {
     match node.kind {
         NodeKind::Null => "null",
         NodeKind::Bool(_) => "boolean",
@@ -176,7 +176,7 @@ fn shape(node: &Node) -> &'static str {
 }
 
 #[derive(Clone, Copy)]
-struct NodeDeserializer<'de>(&'de Node);
+struct NodeDeserializer<'de>(&'de Node<'de>);
 
 impl NodeDeserializer<'_> {
     fn wrap<T>(self, result: Result<T, Error>) -> Result<T, Error> {
@@ -260,7 +260,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
                 content: node,
                 skip_kind: false,
             }),
-            (_, NodeKind::Str(s)) => visitor.visit_enum(s.as_str().into_deserializer()),
+            (_, NodeKind::Str(s)) => visitor.visit_enum((*s).into_deserializer()),
             (_, NodeKind::Map(entries)) if entries.len() == 1 => visitor.visit_enum(EnumAccess {
                 variant: VariantName::Key(&entries[0].0),
                 content: &entries[0].1,
@@ -281,7 +281,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
     }
 }
 
-fn unexpected(node: &Node) -> de::Unexpected<'_> {
+fn unexpected<'n>(node: &'n Node<'_>) -> de::Unexpected<'n> {
     match &node.kind {
         NodeKind::Null => de::Unexpected::Unit,
         NodeKind::Bool(b) => de::Unexpected::Bool(*b),
@@ -294,7 +294,7 @@ fn unexpected(node: &Node) -> de::Unexpected<'_> {
 }
 
 struct SeqAccess<'de> {
-    items: std::slice::Iter<'de, Node>,
+    items: std::slice::Iter<'de, Node<'de>>,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
@@ -316,10 +316,10 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 }
 
 struct MapAccess<'de> {
-    entries: std::slice::Iter<'de, (Key, Node)>,
+    entries: std::slice::Iter<'de, (Key<'de>, Node<'de>)>,
     /// A key to pass over: the `kind` of a tagged enum, already used to pick the variant.
     skip: Option<&'static str>,
-    value: Option<&'de Node>,
+    value: Option<&'de Node<'de>>,
 }
 
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
@@ -330,7 +330,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
         for (key, value) in self.entries.by_ref() {
-            if Some(key.text.as_str()) == self.skip {
+            if Some(key.text) == self.skip {
                 continue;
             }
             self.value = Some(value);
@@ -388,14 +388,14 @@ impl<'de, D: de::Deserializer<'de, Error = Error>> de::MapAccess<'de> for Spanne
 }
 
 /// A mapping key: text with a span, which may itself be read as [`Spanned`].
-struct KeyDeserializer<'de>(&'de Key);
+struct KeyDeserializer<'de>(&'de Key<'de>);
 
 impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor
-            .visit_borrowed_str(&self.0.text)
+            .visit_borrowed_str(self.0.text)
             .map_err(|e: Error| e.at(self.0.span))
     }
 
@@ -430,7 +430,7 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         visitor
-            .visit_enum(self.0.text.as_str().into_deserializer())
+            .visit_enum(self.0.text.into_deserializer())
             .map_err(|e: Error| e.at(self.0.span))
     }
 
@@ -442,16 +442,16 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
 
 enum VariantName<'de> {
     /// The value of a `kind` key.
-    Node(&'de Node),
+    Node(&'de Node<'de>),
     /// The single key of an externally tagged mapping.
-    Key(&'de Key),
+    Key(&'de Key<'de>),
     /// The shape of the value, for [`BY_SHAPE`] enums.
     Shape(&'static str),
 }
 
 struct EnumAccess<'de> {
     variant: VariantName<'de>,
-    content: &'de Node,
+    content: &'de Node<'de>,
     skip_kind: bool,
 }
 
@@ -485,7 +485,7 @@ impl<'de> de::EnumAccess<'de> for EnumAccess<'de> {
 }
 
 struct VariantAccess<'de> {
-    content: &'de Node,
+    content: &'de Node<'de>,
     skip_kind: bool,
 }
 
@@ -543,8 +543,9 @@ mod tests {
     use crate::spec::yaml;
     use serde::Deserialize;
 
-    fn node(text: &str) -> Node {
-        yaml::parse(text).unwrap().unwrap()
+    fn node(text: &str) -> Node<'static> {
+        let arena = Box::leak(Box::new(yaml::Arena::new()));
+        yaml::parse(text, arena).unwrap().unwrap()
     }
 
     #[derive(Deserialize, Debug)]

@@ -7,14 +7,13 @@ use jsonschema::json::{Array, Json, JsonNumber, NodeIdentity, Object};
 use jsonschema::types::JsonType;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::cell::Cell;
 
 /// The representation: nodes of the positioned YAML tree.
 #[derive(Debug)]
 pub struct YamlTree;
 
 impl Json for YamlTree {
-    type Node<'a> = &'a Node;
+    type Node<'a> = &'a Node<'a>;
     type PreparedKey = String;
     type StringBuffer = ();
 
@@ -27,23 +26,12 @@ impl Json for YamlTree {
         key.to_owned()
     }
 
-    fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(&Node) -> T) -> T {
-        thread_local! {
-            // Backs every key node on this thread, so keys allocate only while it grows.
-            static NAME: Cell<String> = const { Cell::new(String::new()) };
-        }
-        let mut name = NAME.take();
-        name.clear();
-        name.push_str(string);
-        let node = Node {
+    fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(Self::Node<'_>) -> T) -> T {
+        // Tree nodes borrow their text, so a key node is made without copying it.
+        f(&Node {
             span: crate::source::Span::default(),
-            kind: NodeKind::Str(name),
-        };
-        let result = f(&node);
-        if let NodeKind::Str(name) = node.kind {
-            NAME.set(name);
-        }
-        result
+            kind: NodeKind::Str(string),
+        })
     }
 }
 
@@ -108,9 +96,9 @@ fn finite(f: f64) -> bool {
     f.is_finite()
 }
 
-impl<'a> jsonschema::json::Node<'a, YamlTree> for &'a Node {
-    type Object = &'a [(Key, Node)];
-    type Array = &'a [Node];
+impl<'a> jsonschema::json::Node<'a, YamlTree> for &'a Node<'a> {
+    type Object = &'a [(Key<'a>, Node<'a>)];
+    type Array = &'a [Node<'a>];
     type Number = Number;
 
     fn as_object(&self) -> Option<Self::Object> {
@@ -175,33 +163,33 @@ impl<'a> jsonschema::json::Node<'a, YamlTree> for &'a Node {
     }
 }
 
-impl<'a> Object<'a, YamlTree> for &'a [(Key, Node)] {
-    type Node = &'a Node;
+impl<'a> Object<'a, YamlTree> for &'a [(Key<'a>, Node<'a>)] {
+    type Node = &'a Node<'a>;
     type MemberName = &'a str;
     type MembersIter = std::iter::Map<
-        std::slice::Iter<'a, (Key, Node)>,
-        fn(&'a (Key, Node)) -> (&'a str, &'a Node),
+        std::slice::Iter<'a, (Key<'a>, Node<'a>)>,
+        fn(&'a (Key<'a>, Node<'a>)) -> (&'a str, &'a Node<'a>),
     >;
 
     fn len(&self) -> usize {
-        <[(Key, Node)]>::len(self)
+        <[(Key<'a>, Node<'a>)]>::len(self)
     }
 
-    fn get(&self, key: &String) -> Option<&'a Node> {
+    fn get(&self, key: &String) -> Option<&'a Node<'a>> {
         self.iter().find(|(k, _)| k.text == *key).map(|(_, v)| v)
     }
 
     fn members(&self) -> Self::MembersIter {
-        self.iter().map(|(k, v)| (k.text.as_str(), v))
+        self.iter().map(|(k, v)| (k.text, v))
     }
 }
 
-impl<'a> Array<'a, YamlTree> for &'a [Node] {
-    type Node = &'a Node;
-    type ElementsIter = std::slice::Iter<'a, Node>;
+impl<'a> Array<'a, YamlTree> for &'a [Node<'a>] {
+    type Node = &'a Node<'a>;
+    type ElementsIter = std::slice::Iter<'a, Node<'a>>;
 
     fn len(&self) -> usize {
-        <[Node]>::len(self)
+        <[Node<'a>]>::len(self)
     }
 
     fn elements(&self) -> Self::ElementsIter {
@@ -238,7 +226,8 @@ mod tests {
             "n: 2.5\ns: .nan\n",
             "n: .inf\n",
         ] {
-            let root = crate::spec::yaml::parse(text)
+            let arena = crate::spec::yaml::Arena::new();
+            let root = crate::spec::yaml::parse(text, &arena)
                 .expect("yaml")
                 .expect("a document");
             let json = root.to_json();

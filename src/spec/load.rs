@@ -20,7 +20,8 @@ pub fn load_spec(file: &Arc<SourceFile>) -> Result<Spec, Diagnostics> {
 }
 
 fn load(text: &str) -> Result<Spec, Diagnostics> {
-    let root = match yaml::parse(text) {
+    let arena = yaml::Arena::new();
+    let root = match yaml::parse(text, &arena) {
         Ok(Some(root)) => root,
         Ok(None) => {
             return Err(Diagnostic::error(Code::NotAMapping, "the spec is empty")
@@ -61,7 +62,7 @@ fn check_version(root: &Node) -> Result<(), Diagnostic> {
         Some(Node {
             kind: NodeKind::Str(v),
             ..
-        }) if v == SPEC_VERSION => Ok(()),
+        }) if *v == SPEC_VERSION => Ok(()),
         Some(node) => {
             let found = match &node.kind {
                 NodeKind::Str(s) => format!("`{s}`"),

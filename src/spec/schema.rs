@@ -114,7 +114,6 @@ fn join_or(words: &[&str]) -> String {
 fn found_words(node: &Node) -> String {
     match &node.kind {
         NodeKind::Str(s) if s.trim().is_empty() => "blank text".into(),
-        NodeKind::Str(s) if s.is_empty() => "empty text".into(),
         NodeKind::Str(s) => format!("the text `{s}`"),
         NodeKind::Int(i) => format!("the number `{i}`"),
         NodeKind::Float(f) => format!("the number `{f}`"),
@@ -295,7 +294,7 @@ fn map_error(error: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>
         }
         ValidationErrorKind::Pattern { pattern } => {
             let text = match &node.kind {
-                NodeKind::Str(s) => s.as_str(),
+                NodeKind::Str(s) => s,
                 _ => "",
             };
             out.push(bad_name(text, pattern, here));

@@ -8,7 +8,6 @@
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Deeper nesting than this is refused; no spec needs a tenth of it.
@@ -16,34 +15,37 @@ const MAX_DEPTH: usize = 64;
 /// Alias expansion may not make the document larger than this many nodes.
 const MAX_NODES: usize = 2_000_000;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Node {
+/// The arena a tree lives in; [`parse`] fills it.
+pub type Arena = bumpalo::Bump;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Node<'a> {
     /// For text scalars: the span of the text itself (inside the quotes) when the source
     /// holds the value character for character, so that a position inside the value maps to
     /// a position in the file; otherwise the whole scalar. See [`Node::value_offset_span`].
     pub span: Span,
-    pub kind: NodeKind,
+    pub kind: NodeKind<'a>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum NodeKind {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NodeKind<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
     /// Text, with the text as the parser read it (so `1e3` stays `1e3` when quoted).
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Key, Node)>),
+    Str(&'a str),
+    Seq(&'a [Node<'a>]),
+    Map(&'a [(Key<'a>, Node<'a>)]),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Key {
-    pub text: String,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Key<'a> {
+    pub text: &'a str,
     pub span: Span,
 }
 
-impl Node {
+impl<'a> Node<'a> {
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             NodeKind::Null => "null",
@@ -56,14 +58,14 @@ impl Node {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.kind {
             NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    pub fn key(&self, key: &str) -> Option<&Key> {
+    pub fn key(&self, key: &str) -> Option<&Key<'a>> {
         match &self.kind {
             NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(k, _)| k),
             _ => None,
@@ -72,7 +74,7 @@ impl Node {
 
     /// The node a JSON pointer (`/entities/Order/fields/0`) names, and the key that leads to
     /// it when its parent is a mapping.
-    pub fn pointer(&self, pointer: &str) -> Option<(&Node, Option<&Key>)> {
+    pub fn pointer(&self, pointer: &str) -> Option<(&Node<'a>, Option<&Key<'a>>)> {
         let mut node = self;
         let mut key = None;
         for raw in pointer.split('/').skip(1) {
@@ -103,12 +105,12 @@ impl Node {
             NodeKind::Int(i) => Value::from(*i),
             NodeKind::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or_else(|| Value::String(f.to_string()), Value::Number),
-            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Str(s) => Value::String((*s).to_owned()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.text.clone(), v.to_json()))
+                    .map(|(k, v)| (k.text.to_owned(), v.to_json()))
                     .collect(),
             ),
         }
@@ -116,10 +118,11 @@ impl Node {
 }
 
 /// Parses one YAML document. `Ok(None)` for a file with no document at all.
-pub fn parse(text: &str) -> Result<Option<Node>, Diagnostic> {
+pub fn parse<'a>(text: &str, arena: &'a Arena) -> Result<Option<Node<'a>>, Diagnostic> {
     let offsets = CharOffsets::new(text);
     let mut builder = Builder {
         text,
+        arena,
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
@@ -200,35 +203,36 @@ impl CharOffsets {
     }
 }
 
-enum Frame {
+enum Frame<'a> {
     Seq {
         start: Span,
         anchor: usize,
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
     },
     Map {
         start: Span,
         anchor: usize,
-        entries: Vec<(Key, Node)>,
-        pending_key: Option<Key>,
+        entries: Vec<(Key<'a>, Node<'a>)>,
+        pending_key: Option<Key<'a>>,
         /// Key → entry, once the mapping is large enough for scanning to cost more.
-        index: Option<HashMap<String, usize>>,
+        index: Option<HashMap<&'a str, usize>>,
     },
 }
 
 /// Mappings with more keys than this look up duplicates in a hash map, not by scanning.
 const INDEXED_MAP: usize = 16;
 
-struct Builder<'a> {
-    text: &'a str,
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+struct Builder<'t, 'a> {
+    text: &'t str,
+    arena: &'a Arena,
+    stack: Vec<Frame<'a>>,
+    anchors: HashMap<usize, Node<'a>>,
     nodes: usize,
-    root: Option<Node>,
+    root: Option<Node<'a>>,
     documents: usize,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'_, 'a> {
     /// Handles one event; `Ok(true)` when the document is complete.
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<bool, Diagnostic> {
         match event {
@@ -246,7 +250,7 @@ impl Builder<'_> {
                 }
             }
             Event::Alias(id) => {
-                let Some(node) = self.anchors.get(&id).cloned() else {
+                let Some(node) = self.anchors.get(&id).copied() else {
                     return Err(Diagnostic::error(Code::UnsupportedYaml, "unknown alias")
                         .label(span, "this alias has no anchor"));
                 };
@@ -255,9 +259,9 @@ impl Builder<'_> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 self.count(1, span)?;
-                let node = self.scalar(value, style, tag.as_deref(), span)?;
+                let node = self.scalar(&value, style, tag.as_deref(), span)?;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, node);
                 }
                 self.push_node(node)?;
             }
@@ -293,7 +297,7 @@ impl Builder<'_> {
                             anchor,
                             Node {
                                 span: start.join(end).join(span),
-                                kind: NodeKind::Seq(items),
+                                kind: NodeKind::Seq(self.arena.alloc_slice_copy(&items)),
                             },
                         )
                     }
@@ -308,7 +312,7 @@ impl Builder<'_> {
                             anchor,
                             Node {
                                 span: start.join(end).join(span),
-                                kind: NodeKind::Map(entries),
+                                kind: NodeKind::Map(self.arena.alloc_slice_copy(&entries)),
                             },
                         )
                     }
@@ -316,7 +320,7 @@ impl Builder<'_> {
                 };
                 self.count(1, span)?;
                 if node.0 != 0 {
-                    self.anchors.insert(node.0, node.1.clone());
+                    self.anchors.insert(node.0, node.1);
                 }
                 self.push_node(node.1)?;
             }
@@ -357,7 +361,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn push_node(&mut self, node: Node) -> Result<(), Diagnostic> {
+    fn push_node(&mut self, node: Node<'a>) -> Result<(), Diagnostic> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
@@ -369,24 +373,30 @@ impl Builder<'_> {
             }) => match pending_key.take() {
                 Some(key) => {
                     if let Some(index) = index {
-                        index.insert(key.text.clone(), entries.len());
+                        index.insert(key.text, entries.len());
                     } else if entries.len() == INDEXED_MAP {
-                        let mut map: HashMap<String, usize> = entries
+                        let mut map: HashMap<&'a str, usize> = entries
                             .iter()
                             .enumerate()
-                            .map(|(i, (k, _))| (k.text.clone(), i))
+                            .map(|(i, (k, _))| (k.text, i))
                             .collect();
-                        map.insert(key.text.clone(), entries.len());
+                        map.insert(key.text, entries.len());
                         *index = Some(map);
                     }
                     entries.push((key, node));
                 }
                 None => {
                     let key_span = node.span;
-                    let text = match node.kind {
+                    let text: &'a str = match node.kind {
                         NodeKind::Str(s) => s,
-                        NodeKind::Int(i) => i.to_string(),
-                        NodeKind::Bool(b) => b.to_string(),
+                        NodeKind::Int(i) => self.arena.alloc_str(&i.to_string()),
+                        NodeKind::Bool(b) => {
+                            if b {
+                                "true"
+                            } else {
+                                "false"
+                            }
+                        }
                         NodeKind::Float(_) | NodeKind::Null => {
                             return Err(Diagnostic::error(
                                 Code::UnsupportedYaml,
@@ -403,7 +413,7 @@ impl Builder<'_> {
                         }
                     };
                     let earlier = match index {
-                        Some(index) => index.get(&text).map(|&i| &entries[i]),
+                        Some(index) => index.get(text).map(|&i| &entries[i]),
                         None => entries.iter().find(|(k, _)| k.text == text),
                     };
                     if text == "<<" {
@@ -443,22 +453,22 @@ impl Builder<'_> {
 
     fn scalar(
         &self,
-        value: Cow<'_, str>,
+        value: &str,
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: Span,
-    ) -> Result<Node, Diagnostic> {
-        let text_span = self.text_span(&value, style, span);
+    ) -> Result<Node<'a>, Diagnostic> {
+        let text = |value: &str| NodeKind::Str(self.arena.alloc_str(value));
+        let text_span = self.text_span(value, style, span);
         let kind = match tag {
             None if style == ScalarStyle::Plain => {
-                resolve_plain(&value).unwrap_or_else(|| NodeKind::Str(value.into_owned()))
+                resolve_plain(value).unwrap_or_else(|| text(value))
             }
-            None => NodeKind::Str(value.into_owned()),
+            None => text(value),
             Some(t) if t.is_yaml_core_schema() => {
-                let resolved =
-                    resolve_plain(&value).unwrap_or_else(|| NodeKind::Str(String::new()));
+                let resolved = resolve_plain(value).unwrap_or(NodeKind::Str(""));
                 match (t.suffix.as_str(), resolved) {
-                    ("str", _) => NodeKind::Str(value.into_owned()),
+                    ("str", _) => text(value),
                     ("null", k @ NodeKind::Null)
                     | ("bool", k @ NodeKind::Bool(_))
                     | ("int", k @ NodeKind::Int(_))
@@ -542,7 +552,7 @@ pub fn looks_like_number_or_bool(text: &str) -> bool {
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar; `None` for text.
-fn resolve_plain(value: &str) -> Option<NodeKind> {
+fn resolve_plain(value: &str) -> Option<NodeKind<'static>> {
     match value {
         "" | "~" | "null" | "Null" | "NULL" => return Some(NodeKind::Null),
         "true" | "True" | "TRUE" => return Some(NodeKind::Bool(true)),
@@ -603,8 +613,9 @@ fn is_core_float(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse_ok(text: &str) -> Node {
-        parse(text).expect("valid yaml").expect("a document")
+    fn parse_ok(text: &str) -> Node<'static> {
+        let arena = Box::leak(Box::new(Arena::new()));
+        parse(text, arena).expect("valid yaml").expect("a document")
     }
 
     #[test]
@@ -643,7 +654,7 @@ mod tests {
         let text = "a: \"x\\ty\"\n";
         let root = parse_ok(text);
         let a = root.get("a").unwrap();
-        assert_eq!(a.kind, NodeKind::Str("x\ty".into()));
+        assert_eq!(a.kind, NodeKind::Str("x\ty"));
         assert_eq!(&text[a.span.start()..a.span.end()], "\"x\\ty\"");
     }
 
@@ -657,19 +668,19 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused() {
-        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        let err = parse("a: 1\nb: 2\na: 3\n", &Arena::new()).unwrap_err();
         assert_eq!(err.code, Code::DuplicateKey);
         assert_eq!(err.labels[0].span, Span::new(10, 11));
         // Large mappings look keys up in an index; duplicates are found there too.
         let many: Vec<String> = (0..40).map(|i| format!("k{i}: {i}")).collect();
         let mut text = many.join("\n");
         text.push_str("\nk3: again\n");
-        let err = parse(&text).unwrap_err();
+        let err = parse(&text, &Arena::new()).unwrap_err();
         assert_eq!(err.code, Code::DuplicateKey);
         assert_eq!(err.message, "duplicate key `k3`");
         let mut text = many.join("\n");
         text.push_str("\nk39b: fine\n");
-        assert!(parse(&text).is_ok());
+        assert!(parse(&text, &Arena::new()).is_ok());
     }
 
     #[test]
@@ -682,13 +693,16 @@ mod tests {
             let refs = vec![format!("*a{}", i - 1); 10].join(", ");
             let _ = writeln!(bomb, "a{i}: &a{i} [{refs}]");
         }
-        assert_eq!(parse(&bomb).unwrap_err().code, Code::UnsupportedYaml);
+        assert_eq!(
+            parse(&bomb, &Arena::new()).unwrap_err().code,
+            Code::UnsupportedYaml
+        );
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let text = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-        let err = parse(&text).unwrap_err();
+        let err = parse(&text, &Arena::new()).unwrap_err();
         assert_eq!(err.code, Code::UnsupportedYaml, "{}", err.message);
     }
 
