@@ -16,7 +16,7 @@ use crate::names;
 use crate::source::Span;
 use crate::spec::{self, Spanned};
 use crate::syntax::{self, SyntaxError, TypeExpr};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 const DEFAULT_VERSION: &str = "0.1.0";
 const DEFAULT_POOL_MIN: u32 = 1;
@@ -75,7 +75,7 @@ pub fn spec_to_ir(spec: &spec::Spec) -> Result<Ir, Diagnostics> {
         spec,
         diags: Diagnostics::new(),
         spans: Spans::default(),
-        types: HashMap::new(),
+        types: FxHashMap::default(),
     };
     let ir = lower.ir();
     if lower.diags.has_errors() {
@@ -154,7 +154,7 @@ struct Lower<'a> {
     spans: Spans,
     /// Parsed type expressions by text: specs repeat the same few (`uuid`, `string(64)`), and
     /// a parse's byte ranges depend only on the text.
-    types: HashMap<String, Result<TypeExpr, SyntaxError>>,
+    types: FxHashMap<String, Result<TypeExpr, SyntaxError>>,
 }
 
 fn syntax_diag(code: Code, what: &str, text: &Spanned<String>, e: &SyntaxError) -> Diagnostic {
@@ -687,7 +687,7 @@ impl Lower<'_> {
 
     fn components(&mut self) -> Arena<Component> {
         // Which stores hold each entity: an API exposure names its store only when several do.
-        let mut stores_of: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut stores_of: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
         for (name, component) in &self.spec.components {
             if let spec::ComponentSpec::Store { entity, .. } = component {
                 stores_of
@@ -818,7 +818,7 @@ impl Lower<'_> {
                             };
                             let operations = match &e.ops {
                                 Some(ops) => {
-                                    let listed: HashSet<Operation> =
+                                    let listed: FxHashSet<Operation> =
                                         ops.iter().map(|o| o.value).collect();
                                     ALL_OPERATIONS
                                         .into_iter()
@@ -1005,7 +1005,7 @@ impl Lower<'_> {
         if let Some((first, _)) = services.first() {
             self.spans.deploy = first.span;
         }
-        let listed: HashSet<&str> = services
+        let listed: FxHashSet<&str> = services
             .values()
             .filter_map(|s| s.components.as_ref())
             .flatten()

@@ -13,10 +13,11 @@ use super::order::stable_order;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, Engine, Entity, EntityId, FieldType, Ir, Isolation, RefAction};
 use crate::source::Span;
+use rustc_hash::FxHashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -153,10 +154,29 @@ fn index_problem(engine: Engine, ty: &FieldType) -> Option<&'static str> {
     }
 }
 
+/// What a reference needs to know of its target, gathered once into a compact table:
+/// references jump between entities, and the entities themselves are large and far apart.
+struct Target<'a> {
+    name: &'a str,
+    table: &'a str,
+    key_fields: usize,
+    key_column: Option<&'a str>,
+}
+
 pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
+    let targets: Vec<Target<'_>> = ir
+        .entities
+        .values()
+        .map(|e| Target {
+            name: &e.name,
+            table: &e.table,
+            key_fields: e.primary_key.len(),
+            key_column: e.single_key().map(|k| k.column.as_str()),
+        })
+        .collect();
     // The entities each database stores, in declaration order.
     let mut stored: Vec<BTreeSet<EntityId>> = vec![BTreeSet::new(); ir.databases.len()];
-    let mut store_span: HashMap<(usize, EntityId), Span> = HashMap::new();
+    let mut store_span: FxHashMap<(usize, EntityId), Span> = FxHashMap::default();
     for (id, component) in ir.components.iter() {
         if let ComponentKind::Store {
             database, entity, ..
@@ -226,15 +246,21 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
                     .help("add a field such as `id: { type: uuid, primary_key: true }`"),
                 );
             }
-            check_fields(engine, entity, spans, entities, ir, &database.name, diags);
+            let here = Here {
+                engine,
+                database: &database.name,
+                stored: entities,
+            };
+            check_fields(&here, entity, spans, ir, &targets, diags);
             check_identifiers(engine, entity, spans, diags);
         }
 
-        // Table names within one database.
-        let mut tables: HashMap<String, EntityId> = HashMap::new();
+        // Table names within one database. They are lower case already (the schema's name
+        // pattern, or derived from the entity name), so they compare as they are.
+        let mut tables: FxHashMap<&str, EntityId> = FxHashMap::default();
         for &entity_id in entities {
             let entity = &ir.entities[entity_id];
-            if let Some(&other) = tables.get(&entity.table.to_ascii_lowercase()) {
+            if let Some(&other) = tables.get(entity.table.as_str()) {
                 diags.push(
                     Diagnostic::error(
                         Code::TableCollision,
@@ -248,26 +274,43 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
                     .help("set `table:` on one of them"),
                 );
             } else {
-                tables.insert(entity.table.to_ascii_lowercase(), entity_id);
+                tables.insert(&entity.table, entity_id);
             }
         }
 
-        facts
-            .databases
-            .push(database_facts(ir, engine, &database.name, entities, diags));
+        facts.databases.push(database_facts(
+            ir,
+            &targets,
+            engine,
+            &database.name,
+            entities,
+            diags,
+        ));
     }
 }
 
-fn check_fields(
+/// The database being checked.
+struct Here<'a> {
     engine: Engine,
+    database: &'a str,
+    /// The entities it stores.
+    stored: &'a BTreeSet<EntityId>,
+}
+
+fn check_fields(
+    here: &Here<'_>,
     entity: &Entity,
     spans: &crate::ir::EntitySpans,
-    stored_here: &BTreeSet<EntityId>,
     ir: &Ir,
-    database: &str,
+    targets: &[Target<'_>],
     diags: &mut Diagnostics,
 ) {
-    let indexed: BTreeSet<&str> = entity
+    let Here {
+        engine,
+        database,
+        stored: stored_here,
+    } = *here;
+    let indexed: Vec<&str> = entity
         .indexes
         .iter()
         .flat_map(|i| i.fields.iter())
@@ -281,7 +324,7 @@ fn check_fields(
                 format!("not supported by {}", engine_name(engine)),
             ));
         }
-        if indexed.contains(field.name.as_str()) {
+        if indexed.contains(&field.name.as_str()) {
             if let Some(problem) = index_problem(engine, &field.ty) {
                 diags.push(Diagnostic::error(Code::EngineUnsupported, problem).label(
                     field_spans.ty,
@@ -312,9 +355,9 @@ fn check_fields(
                 )),
             );
         }
-        let target_entity = &ir.entities[target_id];
-        if target_entity.primary_key.len() != 1 {
-            let why = if target_entity.primary_key.is_empty() {
+        let target_info = &targets[target_id.index()];
+        if target_info.key_fields != 1 {
+            let why = if target_info.key_fields == 0 {
                 "has no primary key"
             } else {
                 "has a primary key of several fields"
@@ -411,16 +454,20 @@ fn check_identifiers(
     }
 }
 
-fn database_facts(
-    ir: &Ir,
+fn database_facts<'a>(
+    ir: &'a Ir,
+    targets: &[Target<'_>],
     engine: Engine,
     database: &str,
     entities: &BTreeSet<EntityId>,
     diags: &mut Diagnostics,
 ) -> DatabaseFacts {
     let members: Vec<EntityId> = entities.iter().copied().collect();
-    let position: HashMap<EntityId, usize> =
-        members.iter().enumerate().map(|(i, &e)| (e, i)).collect();
+    // Each entity's place among this database's members, if it is one.
+    let mut position: Vec<Option<usize>> = vec![None; ir.entities.len()];
+    for (i, &e) in members.iter().enumerate() {
+        position[e.index()] = Some(i);
+    }
     // before[i]: the tables entity i references (other than itself).
     let before: Vec<Vec<usize>> = members
         .iter()
@@ -429,7 +476,7 @@ fn database_facts(
                 .fields
                 .iter()
                 .filter_map(|f| match &f.ty {
-                    FieldType::Ref { entity } => position.get(&entity.id()).copied(),
+                    FieldType::Ref { entity } => position[entity.id().index()],
                     _ => None,
                 })
                 .filter(|&p| members[p] != e)
@@ -458,11 +505,8 @@ fn database_facts(
                 e.fields.iter().any(|f| matches!(&f.ty, FieldType::Ref { entity } if entity.id() == members[i] && !f.nullable))
             });
         if closes_cycle {
-            let in_group = |id: EntityId| {
-                position
-                    .get(&id)
-                    .is_some_and(|&p| group_leader[p] == group[0])
-            };
+            let in_group =
+                |id: EntityId| position[id.index()].is_some_and(|p| group_leader[p] == group[0]);
             let all_required = group.iter().all(|&i| {
                 ir.entities[members[i]].fields.iter().all(|f| match &f.ty {
                     FieldType::Ref { entity } if in_group(entity.id()) => !f.nullable,
@@ -499,8 +543,8 @@ fn database_facts(
     };
     // Index and constraint names share one namespace per database here, which is PostgreSQL's
     // and SQLite's rule for indexes and the strictest of the three.
-    let mut names: HashMap<String, (String, Span)> = HashMap::new();
-    let mut claim = |name: &str, owner: &str, span: Span, diags: &mut Diagnostics| {
+    let mut names: FxHashMap<String, (&str, Span)> = FxHashMap::default();
+    let mut claim = |name: &str, owner: &'a str, span: Span, diags: &mut Diagnostics| {
         if let Some((first_owner, first_span)) = names.get(name) {
             diags.push(
                 Diagnostic::error(
@@ -512,18 +556,18 @@ fn database_facts(
                 .help("name one of them with `name:`, or remove a duplicate index"),
             );
         } else {
-            names.insert(name.to_owned(), (owner.to_owned(), span));
+            names.insert(name.to_owned(), (owner, span));
         }
     };
 
     let mut tables = Vec::with_capacity(members.len());
-    let mut table_names = BTreeSet::new();
+    let mut table_names = rustc_hash::FxHashSet::default();
     for &i in &order {
         let entity_id = members[i];
         let entity = &ir.entities[entity_id];
         // A second entity in the same table is reported as a collision; its names would only
         // collide again.
-        if !table_names.insert(entity.table.to_ascii_lowercase()) {
+        if !table_names.insert(entity.table.as_str()) {
             continue;
         }
         let spans = ir.spans.entity(entity_id);
@@ -566,21 +610,18 @@ fn database_facts(
             let FieldType::Ref { entity: target } = &field.ty else {
                 continue;
             };
-            let target_entity = &ir.entities[target.id()];
+            let target_info = &targets[target.id().index()];
             let name = fit(&format!("{}_{}_fkey", entity.table, field.column), engine);
             claim(&name, &entity.table, field_spans.name, diags);
-            let deferred = position
-                .get(&target.id())
-                .is_some_and(|&p| p != i && created_at[p] > created_at[i]);
+            let deferred = position[target.id().index()]
+                .is_some_and(|p| p != i && created_at[p] > created_at[i]);
             foreign_keys.push(ForeignKeyFacts {
                 name,
                 field: field.name.clone(),
                 column: field.column.clone(),
-                references_entity: target_entity.name.clone(),
-                references_table: target_entity.table.clone(),
-                references_column: target_entity
-                    .single_key()
-                    .map_or_else(String::new, |k| k.column.clone()),
+                references_entity: target_info.name.to_owned(),
+                references_table: target_info.table.to_owned(),
+                references_column: target_info.key_column.unwrap_or_default().to_owned(),
                 on_delete: field.on_delete.unwrap_or(RefAction::Restrict),
                 on_update: field.on_update.unwrap_or(RefAction::Cascade),
                 deferred,

@@ -4,7 +4,7 @@
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, Engine, Ir, ServiceId};
 use crate::source::Span;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Non-root containers cannot bind below this port.
 const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
@@ -99,7 +99,7 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
 
     // Routes: every API path of a service, and the endpoints every service serves itself.
     for (service_id, service) in ir.services.iter() {
-        let mut routes: HashMap<String, (Span, String)> = HashMap::new();
+        let mut routes: FxHashMap<String, (Span, String)> = FxHashMap::default();
         for path in RESERVED_ROUTES {
             routes.insert(
                 (*path).to_owned(),
@@ -143,7 +143,7 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
     }
 
     // Ports.
-    let mut ports: HashMap<u16, ServiceId> = HashMap::new();
+    let mut ports: FxHashMap<u16, ServiceId> = FxHashMap::default();
     for (id, service) in ir.services.iter() {
         let spans = ir.spans.service(id);
         let at = spans.port.unwrap_or(spans.name);
@@ -225,7 +225,7 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
     }
 
     // SQLite: one process, one copy.
-    let mut sqlite_users: HashMap<crate::ir::DatabaseId, Vec<ServiceId>> = HashMap::new();
+    let mut sqlite_users: FxHashMap<crate::ir::DatabaseId, Vec<ServiceId>> = FxHashMap::default();
     for (service_id, service) in ir.services.iter() {
         for component in &service.components {
             let Some(id) = component.try_id() else {

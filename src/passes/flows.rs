@@ -8,15 +8,26 @@
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Component, ComponentKind, Ir, Port, PortRef};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 fn find_port<'a>(component: &'a Component, name: &str, output: bool) -> Option<&'a Port> {
+    port_index(component, name, output).map(|i| {
+        if output {
+            &component.outputs[i]
+        } else {
+            &component.inputs[i]
+        }
+    })
+}
+
+/// The position of the named port among the component's outputs (or inputs).
+fn port_index(component: &Component, name: &str, output: bool) -> Option<usize> {
     let ports = if output {
         &component.outputs
     } else {
         &component.inputs
     };
-    ports.iter().find(|p| p.name == name)
+    ports.iter().position(|p| p.name == name)
 }
 
 fn direction_problem(
@@ -71,8 +82,10 @@ fn direction_problem(
 }
 
 pub fn run(ir: &Ir, diags: &mut Diagnostics) {
-    let mut connected: HashSet<(usize, bool, String)> = HashSet::new();
-    let mut seen: HashMap<(usize, String, usize, String), crate::source::Span> = HashMap::new();
+    // Ports by (component, is output, port position): no names are copied per flow.
+    let mut connected: FxHashSet<(usize, bool, usize)> = FxHashSet::default();
+    let mut seen: FxHashMap<(usize, usize, usize, usize), crate::source::Span> =
+        FxHashMap::default();
 
     for (id, flow) in ir.flows.iter() {
         let spans = ir.spans.flow(id);
@@ -111,7 +124,9 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
                     } else {
                         to_id.index()
                     };
-                    connected.insert((index, output, end.port.clone()));
+                    if let Some(port) = port_index(component, &end.port, output) {
+                        connected.insert((index, output, port));
+                    }
                 }
             }
         }
@@ -119,12 +134,13 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
             continue;
         }
 
-        let key = (
-            from_id.index(),
-            flow.from.port.clone(),
-            to_id.index(),
-            flow.to.port.clone(),
-        );
+        let (Some(from_port), Some(to_port)) = (
+            port_index(from, &flow.from.port, true),
+            port_index(to, &flow.to.port, false),
+        ) else {
+            continue;
+        };
+        let key = (from_id.index(), from_port, to_id.index(), to_port);
         if let Some(first) = seen.get(&key) {
             diags.push(
                 Diagnostic::error(
@@ -212,12 +228,11 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
 
     for (id, component) in ir.components.iter() {
         let spans = ir.spans.component(id);
-        let is_connected = |output: bool, port: &Port| {
-            connected.contains(&(id.index(), output, port.name.clone()))
-        };
+        let is_connected =
+            |output: bool, port: usize| connected.contains(&(id.index(), output, port));
         // A transformer's outputs: a warning for each unconnected one, unless none is.
         let partial_outputs = matches!(component.kind, ComponentKind::Transformer)
-            && component.outputs.iter().any(|p| is_connected(true, p));
+            && (0..component.outputs.len()).any(|p| is_connected(true, p));
         let (inputs_required, outputs_checked) = match component.kind {
             ComponentKind::Source { .. } => (false, true),
             ComponentKind::Transformer => (true, partial_outputs),
@@ -231,8 +246,8 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
             if !checked {
                 continue;
             }
-            for (port, port_span) in ports.iter().zip(port_spans) {
-                if is_connected(output, port) {
+            for (i, (port, port_span)) in ports.iter().zip(port_spans).enumerate() {
+                if is_connected(output, i) {
                     continue;
                 }
                 let transformer_output =

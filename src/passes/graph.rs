@@ -5,7 +5,8 @@ use super::Facts;
 use super::order::{is_cycle, stable_order, strongly_connected};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, FieldType, Ir};
-use std::collections::{HashSet, VecDeque};
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
 
 pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
     let n = ir.components.len();
@@ -32,7 +33,7 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
         for &c in &cycle {
             cyclic[c] = true;
         }
-        let members: HashSet<usize> = cycle.iter().copied().collect();
+        let members: FxHashSet<usize> = cycle.iter().copied().collect();
         // Point at one flow of the cycle, and spell the loop out.
         let flow = ir.flows.iter().find(|(_, f)| {
             members.contains(&f.from.component.id().index())
@@ -202,7 +203,7 @@ fn dead_end(start: usize, succ: &[Vec<usize>], cyclic: &[bool]) -> Option<usize>
 }
 
 /// A path from `start` back to itself inside `members` (a cycle's nodes).
-fn cycle_path(start: usize, succ: &[Vec<usize>], members: &HashSet<usize>) -> Vec<usize> {
+fn cycle_path(start: usize, succ: &[Vec<usize>], members: &FxHashSet<usize>) -> Vec<usize> {
     let mut parent: Vec<Option<usize>> = vec![None; succ.len()];
     let mut queue = VecDeque::from([start]);
     while let Some(c) = queue.pop_front() {

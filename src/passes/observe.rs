@@ -5,9 +5,9 @@
 use super::Facts;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, Indicator, Ir, Unit};
+use rustc_hash::FxHashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The shortest window an objective can be judged over with multi-window burn-rate alerts.
 const MIN_WINDOW_MS: u64 = 3_600_000;
@@ -60,7 +60,7 @@ fn unit_words(unit: Unit) -> &'static str {
 }
 
 pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
-    let mut names: HashMap<&str, crate::source::Span> = HashMap::new();
+    let mut names: FxHashMap<&str, crate::source::Span> = FxHashMap::default();
     for (id, slo) in ir.slos.iter() {
         let spans = ir.spans.slo(id);
         let Some(component_id) = slo.component.try_id() else {

@@ -7,10 +7,10 @@
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentId, ComponentKind, Ir, Ref};
 use crate::source::Span;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 struct Names<T> {
-    ids: HashMap<String, crate::ir::Id<T>>,
+    ids: FxHashMap<String, crate::ir::Id<T>>,
 }
 
 impl<T> Names<T> {
@@ -52,35 +52,46 @@ fn collision_key(name: &str) -> impl Iterator<Item = char> + '_ {
         .flat_map(char::to_lowercase)
 }
 
+fn collision_hash(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    for c in collision_key(name) {
+        hasher.write_u32(u32::from(c));
+    }
+    hasher.finish()
+}
+
 fn check_collisions<'a>(
     what: &str,
     names: impl Iterator<Item = (&'a str, Span)>,
     diags: &mut Diagnostics,
 ) {
-    // Sorted by key (then by order of appearance), colliding names stand side by side; this
-    // costs one vector, where a map per entity would cost one for each entity's fields.
-    let mut keyed: Vec<(usize, &str, Span)> = names
+    // Sorted by the hash of their key (then by order of appearance), names that may collide
+    // stand side by side; each is then compared with the earlier ones of its run.
+    let mut keyed: Vec<(u64, usize, &str, Span)> = names
         .enumerate()
-        .map(|(i, (name, span))| (i, name, span))
+        .map(|(i, (name, span))| (collision_hash(name), i, name, span))
         .collect();
-    keyed.sort_unstable_by(|a, b| {
-        collision_key(a.1)
-            .cmp(collision_key(b.1))
-            .then(a.0.cmp(&b.0))
-    });
-    for run in keyed.chunk_by(|a, b| collision_key(a.1).eq(collision_key(b.1))) {
-        let (_, first, first_span) = run[0];
-        for &(_, name, span) in &run[1..] {
-            if name != first {
-                diags.push(
-                    Diagnostic::error(
-                        Code::NameCollision,
-                        format!("{what} `{name}` and `{first}` differ only in case or underscores"),
-                    )
-                    .label(span, "this name")
-                    .label(first_span, "collides with this one")
-                    .help("they would map to the same table, type or file name; rename one"),
-                );
+    keyed.sort_unstable_by_key(|k| (k.0, k.1));
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        for (j, &(_, _, name, span)) in run.iter().enumerate().skip(1) {
+            let first = run[..j]
+                .iter()
+                .find(|earlier| collision_key(earlier.2).eq(collision_key(name)));
+            if let Some(&(_, _, first, first_span)) = first {
+                if name != first {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::NameCollision,
+                            format!(
+                                "{what} `{name}` and `{first}` differ only in case or underscores"
+                            ),
+                        )
+                        .label(span, "this name")
+                        .label(first_span, "collides with this one")
+                        .help("they would map to the same table, type or file name; rename one"),
+                    );
+                }
             }
         }
     }
@@ -171,7 +182,7 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
     }
 
     // Which stores hold each entity, for exposures that leave their store implicit.
-    let mut stores_of: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stores_of: FxHashMap<String, Vec<String>> = FxHashMap::default();
     for component in ir.components.values() {
         if let ComponentKind::Store { entity, .. } = &component.kind {
             stores_of

@@ -4,6 +4,7 @@
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::ir::{Entity, EntitySpans, Field, FieldDefault, FieldSpans, FieldType, Ir, RefAction};
 use crate::source::Span;
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 
 /// PostgreSQL's limit; narrower engines are checked by the database pass.
@@ -114,8 +115,7 @@ fn check_type(ty: &FieldType, spans: &FieldSpans, diags: &mut Diagnostics, in_li
 
 fn check_enum(values: &[String], spans: &FieldSpans, diags: &mut Diagnostics) {
     // Values that differ only in case or punctuation become the same name in generated code.
-    let mut first_with_key: std::collections::HashMap<String, usize> =
-        std::collections::HashMap::new();
+    let mut first_with_key: FxHashMap<String, usize> = FxHashMap::default();
     for (i, value) in values.iter().enumerate() {
         let at = spans.enum_values.get(i).copied().unwrap_or(spans.ty);
         let key = crate::names::words(value).join("_");

@@ -7,8 +7,8 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
+use rustc_hash::FxHashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use std::collections::HashMap;
 
 /// Deeper nesting than this is refused; no spec needs a tenth of it.
 const MAX_DEPTH: usize = 64;
@@ -124,7 +124,7 @@ pub fn parse<'a>(text: &str, arena: &'a Arena) -> Result<Option<Node<'a>>, Diagn
         text,
         arena,
         stack: Vec::new(),
-        anchors: HashMap::new(),
+        anchors: FxHashMap::default(),
         nodes: 0,
         root: None,
         documents: 0,
@@ -215,7 +215,7 @@ enum Frame<'a> {
         entries: Vec<(Key<'a>, Node<'a>)>,
         pending_key: Option<Key<'a>>,
         /// Key → entry, once the mapping is large enough for scanning to cost more.
-        index: Option<HashMap<&'a str, usize>>,
+        index: Option<FxHashMap<&'a str, usize>>,
     },
 }
 
@@ -226,7 +226,7 @@ struct Builder<'t, 'a> {
     text: &'t str,
     arena: &'a Arena,
     stack: Vec<Frame<'a>>,
-    anchors: HashMap<usize, Node<'a>>,
+    anchors: FxHashMap<usize, Node<'a>>,
     nodes: usize,
     root: Option<Node<'a>>,
     documents: usize,
@@ -375,7 +375,7 @@ impl<'a> Builder<'_, 'a> {
                     if let Some(index) = index {
                         index.insert(key.text, entries.len());
                     } else if entries.len() == INDEXED_MAP {
-                        let mut map: HashMap<&'a str, usize> = entries
+                        let mut map: FxHashMap<&'a str, usize> = entries
                             .iter()
                             .enumerate()
                             .map(|(i, (k, _))| (k.text, i))
