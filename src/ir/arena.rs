@@ -83,6 +83,14 @@ impl<T: Clone> Clone for Arena<T> {
 }
 
 impl<T> Arena<T> {
+    /// An arena with room for `n` items: large specs fill arenas of thousands of items, and
+    /// growing them step by step moves every item several times.
+    pub fn with_capacity(n: usize) -> Self {
+        Arena {
+            items: Vec::with_capacity(n),
+        }
+    }
+
     pub fn push(&mut self, item: T) -> Id<T> {
         self.items.push(item);
         Id::new(self.items.len() - 1)

@@ -263,7 +263,8 @@ impl Lower<'_> {
     }
 
     fn databases(&mut self) -> Arena<Database> {
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(self.spec.databases.len());
+        self.spans.databases.reserve(self.spec.databases.len());
         for (name, db) in &self.spec.databases {
             let is_sqlite = db.engine == Engine::Sqlite;
             let pool = db.pool.as_ref();
@@ -315,7 +316,8 @@ impl Lower<'_> {
     }
 
     fn entities(&mut self) -> Arena<Entity> {
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(self.spec.entities.len());
+        self.spans.entities.reserve(self.spec.entities.len());
         for (name, spec) in &self.spec.entities {
             let (entity, spans) = self.entity(name, spec);
             self.spans.entities.push(spans);
@@ -325,8 +327,8 @@ impl Lower<'_> {
     }
 
     fn entity(&mut self, name: &Spanned<String>, spec: &spec::EntitySpec) -> (Entity, EntitySpans) {
-        let mut fields = Vec::new();
-        let mut field_spans = Vec::new();
+        let mut fields = Vec::with_capacity(spec.fields.len());
+        let mut field_spans = Vec::with_capacity(spec.fields.len());
         let mut indexes = Vec::new();
         let mut index_spans = Vec::new();
         let mut key_fields = Vec::new();
@@ -696,7 +698,8 @@ impl Lower<'_> {
                     .push(name.value.as_str());
             }
         }
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(self.spec.components.len());
+        self.spans.components.reserve(self.spec.components.len());
         for (name, component) in &self.spec.components {
             let mut spans = ComponentSpans {
                 name: name.span,
@@ -908,7 +911,8 @@ impl Lower<'_> {
     }
 
     fn flows(&mut self) -> Arena<Flow> {
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(self.spec.flows.len());
+        self.spans.flows.reserve(self.spec.flows.len());
         for flow in &self.spec.flows {
             let (text, capacity) = match flow {
                 spec::FlowSpec::Path(text) => (text, DEFAULT_CAPACITY),
@@ -1127,7 +1131,8 @@ impl Lower<'_> {
     }
 
     fn slos(&mut self) -> Arena<Slo> {
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(self.spec.observe.slos.len());
+        self.spans.slos.reserve(self.spec.observe.slos.len());
         for slo in &self.spec.observe.slos {
             let (text, name, description) = match slo {
                 spec::SloSpec::Text(text) => (text, None, None),
