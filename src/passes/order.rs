@@ -76,7 +76,7 @@ pub fn is_cycle(component: &[usize], succ: &[Vec<usize>]) -> bool {
 /// groups free to go next, the one holding the lowest node goes first, so the order is the
 /// declaration order wherever the edges allow it.
 pub fn stable_order(n: usize, succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
-    let components = strongly_connected(n, succ);
+    let mut components = strongly_connected(n, succ);
     let mut component_of = vec![0; n];
     for (c, nodes) in components.iter().enumerate() {
         for &node in nodes {
@@ -103,7 +103,7 @@ pub fn stable_order(n: usize, succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
         .collect();
     let mut order = Vec::with_capacity(components.len());
     while let Some(Reverse((_, c))) = ready.pop() {
-        order.push(components[c].clone());
+        order.push(std::mem::take(&mut components[c]));
         for &d in &dependents[c] {
             waiting_on[d] -= 1;
             if waiting_on[d] == 0 {

@@ -196,14 +196,9 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
         .values()
         .map(crate::ir::Component::kind_name)
         .collect();
-    let store_entities: Vec<Option<String>> = ir
-        .components
-        .values()
-        .map(|c| match &c.kind {
-            ComponentKind::Store { entity, .. } => Some(entity.name.clone()),
-            _ => None,
-        })
-        .collect();
+    // Exposures whose store linked: whether the store holds the exposed entity is checked
+    // once every component is linked.
+    let mut linked_exposures: Vec<(ComponentId, usize, Span)> = Vec::new();
 
     for (id, component) in ir.components.iter_mut() {
         let component_spans = spans.component(id);
@@ -251,7 +246,9 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                 link_store(store, at, &components, &kinds, diags);
             }
             ComponentKind::Api { exposes, .. } => {
-                for (exposure, exposure_spans) in exposes.iter_mut().zip(&component_spans.exposes) {
+                for (i, (exposure, exposure_spans)) in
+                    exposes.iter_mut().zip(&component_spans.exposes).enumerate()
+                {
                     let before = diags.error_count();
                     entities.link(
                         &mut exposure.entity,
@@ -297,26 +294,35 @@ pub fn run(ir: &mut Ir, diags: &mut Diagnostics) {
                     }
                     let at = exposure_spans.store.unwrap_or(exposure_spans.entity);
                     if link_store(&mut exposure.store, at, &components, &kinds, diags) {
-                        let held = store_entities[exposure.store.id().index()].as_deref();
-                        if held != Some(exposure.entity.name.as_str()) {
-                            diags.push(
-                                Diagnostic::error(
-                                    Code::NoStoreForEntity,
-                                    format!(
-                                        "store `{}` holds `{}`, not `{}`",
-                                        exposure.store.name,
-                                        held.unwrap_or("?"),
-                                        exposure.entity.name
-                                    ),
-                                )
-                                .label(at, "this store")
-                                .label(exposure_spans.entity, "exposes this entity"),
-                            );
-                        }
+                        linked_exposures.push((id, i, at));
                     }
                 }
             }
             _ => {}
+        }
+    }
+
+    for (id, i, at) in linked_exposures {
+        let ComponentKind::Api { exposes, .. } = &ir.components[id].kind else {
+            continue;
+        };
+        let exposure = &exposes[i];
+        let held = match &ir.components[exposure.store.id()].kind {
+            ComponentKind::Store { entity, .. } => entity.name.as_str(),
+            _ => "?",
+        };
+        if held != exposure.entity.name {
+            diags.push(
+                Diagnostic::error(
+                    Code::NoStoreForEntity,
+                    format!(
+                        "store `{}` holds `{held}`, not `{}`",
+                        exposure.store.name, exposure.entity.name
+                    ),
+                )
+                .label(at, "this store")
+                .label(spans.component(id).exposes[i].entity, "exposes this entity"),
+            );
         }
     }
 
