@@ -444,16 +444,25 @@ impl Lower<'_> {
             name: name.span,
             ty: ty.span,
             ty_name: ty.span,
-            column: spec.column.as_ref().map_or(name.span, |c| c.span),
-            default: spec.default.as_ref().map(|d| d.span),
-            on_delete: spec.on_delete.as_ref().map(|a| a.span),
-            on_update: spec.on_update.as_ref().map(|a| a.span),
-            min: spec.min.as_ref().map(|m| m.span),
-            max: spec.max.as_ref().map(|m| m.span),
-            format: spec.format.as_ref().map(|f| f.span),
-            nullable: None,
-            ..FieldSpans::default()
+            rare: None,
         };
+        let has_options = spec.column.is_some()
+            || spec.default.is_some()
+            || spec.on_delete.is_some()
+            || spec.on_update.is_some()
+            || spec.min.is_some()
+            || spec.max.is_some()
+            || spec.format.is_some();
+        if has_options {
+            let rare = spans.rare_mut();
+            rare.column = spec.column.as_ref().map(|c| c.span);
+            rare.default = spec.default.as_ref().map(|d| d.span);
+            rare.on_delete = spec.on_delete.as_ref().map(|a| a.span);
+            rare.on_update = spec.on_update.as_ref().map(|a| a.span);
+            rare.min = spec.min.as_ref().map(|m| m.span);
+            rare.max = spec.max.as_ref().map(|m| m.span);
+            rare.format = spec.format.as_ref().map(|f| f.span);
+        }
         let parsed = if let Some(parsed) = self.types.get(ty.as_str()) {
             parsed.clone()
         } else {
@@ -535,14 +544,16 @@ impl Lower<'_> {
                 })
             }
             TypeExpr::Enum(values) => {
-                spans.enum_values = values.iter().map(|v| at(&v.range)).collect();
+                spans.rare_mut().enum_values = values.iter().map(|v| at(&v.range)).collect();
                 Some(FieldType::Enum {
                     values: values.iter().map(|v| v.value.clone()).collect(),
                 })
             }
             TypeExpr::Named { name, args } => {
                 spans.ty_name = at(&name.range);
-                spans.ty_args = args.iter().map(|a| at(&a.range)).collect();
+                if !args.is_empty() {
+                    spans.rare_mut().ty_args = args.iter().map(|a| at(&a.range)).collect();
+                }
                 // Each type: what it lowers to, how many arguments it takes, how it is written.
                 let (ty, lo, hi, usage) = match name.value.as_str() {
                     "uuid" => (FieldType::Uuid, 0, 0, "`uuid`"),
@@ -620,7 +631,7 @@ impl Lower<'_> {
                         at(&name.range)
                     } else {
                         spans
-                            .ty_args
+                            .ty_args()
                             .iter()
                             .copied()
                             .reduce(Span::join)

@@ -65,18 +65,70 @@ pub struct FieldSpans {
     pub ty: Span,
     /// The innermost name of the type: the entity of `ref(X)`, or `string` in `list<string>`.
     pub ty_name: Span,
+    /// The spans most fields do not have, kept apart so that the common record, walked by
+    /// every pass for every field, stays small.
+    pub rare: Option<Box<RareFieldSpans>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RareFieldSpans {
     /// Each numeric argument of the type, such as `12` and `2` in `decimal(12,2)`.
     pub ty_args: Vec<Span>,
     /// Each value of an enum type.
     pub enum_values: Vec<Span>,
-    pub column: Span,
+    pub column: Option<Span>,
     pub default: Option<Span>,
     pub on_delete: Option<Span>,
     pub on_update: Option<Span>,
     pub min: Option<Span>,
     pub max: Option<Span>,
     pub format: Option<Span>,
-    pub nullable: Option<Span>,
+}
+
+impl FieldSpans {
+    pub fn rare_mut(&mut self) -> &mut RareFieldSpans {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    pub fn ty_args(&self) -> &[Span] {
+        self.rare.as_ref().map_or(&[], |r| &r.ty_args)
+    }
+
+    pub fn enum_values(&self) -> &[Span] {
+        self.rare.as_ref().map_or(&[], |r| &r.enum_values)
+    }
+
+    /// The `column:` value, or the name when the column is the field's name.
+    pub fn column(&self) -> Span {
+        self.rare
+            .as_ref()
+            .and_then(|r| r.column)
+            .unwrap_or(self.name)
+    }
+
+    pub fn default(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.default)
+    }
+
+    pub fn on_delete(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.on_delete)
+    }
+
+    pub fn on_update(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.on_update)
+    }
+
+    pub fn min(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.min)
+    }
+
+    pub fn max(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.max)
+    }
+
+    pub fn format(&self) -> Option<Span> {
+        self.rare.as_ref().and_then(|r| r.format)
+    }
 }
 
 #[derive(Debug, Clone, Default)]

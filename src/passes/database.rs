@@ -374,8 +374,8 @@ fn check_fields(
         }
         if engine == Engine::Mysql {
             for (name, action, span) in [
-                ("on_delete", field.on_delete, field_spans.on_delete),
-                ("on_update", field.on_update, field_spans.on_update),
+                ("on_delete", field.on_delete, field_spans.on_delete()),
+                ("on_update", field.on_update, field_spans.on_update()),
             ] {
                 if action == Some(RefAction::SetDefault) {
                     diags.push(
@@ -445,7 +445,7 @@ fn check_identifiers(
     };
     check("table", &entity.table, spans.table);
     for (field, field_spans) in entity.fields.iter().zip(&spans.fields) {
-        check("column", &field.column, field_spans.column);
+        check("column", &field.column, field_spans.column());
     }
     for (index, index_spans) in entity.indexes.iter().zip(&spans.indexes) {
         if let (Some(name), Some(span)) = (&index.name, index_spans.name) {

@@ -44,7 +44,7 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
 }
 
 fn arg_span(spans: &FieldSpans, i: usize) -> Span {
-    spans.ty_args.get(i).copied().unwrap_or(spans.ty)
+    spans.ty_args().get(i).copied().unwrap_or(spans.ty)
 }
 
 fn check_type(ty: &FieldType, spans: &FieldSpans, diags: &mut Diagnostics, in_list: bool) {
@@ -117,10 +117,10 @@ fn check_enum(values: &[String], spans: &FieldSpans, diags: &mut Diagnostics) {
     // Values that differ only in case or punctuation become the same name in generated code.
     let mut first_with_key: FxHashMap<String, usize> = FxHashMap::default();
     for (i, value) in values.iter().enumerate() {
-        let at = spans.enum_values.get(i).copied().unwrap_or(spans.ty);
+        let at = spans.enum_values().get(i).copied().unwrap_or(spans.ty);
         let key = crate::names::words(value).join("_");
         if let Some(&j) = first_with_key.get(&key) {
-            let first = spans.enum_values.get(j).copied().unwrap_or(spans.ty);
+            let first = spans.enum_values().get(j).copied().unwrap_or(spans.ty);
             let message = if values[j] == *value {
                 format!("the enum lists `{value}` twice")
             } else {
@@ -227,7 +227,7 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     let Some(default) = &field.default else {
         return;
     };
-    let at = spans.default.unwrap_or(spans.name);
+    let at = spans.default().unwrap_or(spans.name);
     let ty = &field.ty;
     let problem: Option<String> = match (ty, default) {
         (FieldType::List { .. } | FieldType::Bytes, _) => Some(format!(
@@ -335,7 +335,10 @@ fn not_applicable(
 fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     let numeric = field.ty.is_numeric();
     if !numeric {
-        for (name, value, span) in [("min", field.min, spans.min), ("max", field.max, spans.max)] {
+        for (name, value, span) in [
+            ("min", field.min, spans.min()),
+            ("max", field.max, spans.max()),
+        ] {
             if value.is_some() {
                 diags.push(not_applicable(name, span, field, spans, "`min` and `max` bound numbers; a string's length is its type's argument: `string(64)`"));
             }
@@ -348,8 +351,8 @@ fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
                     Code::BadBounds,
                     format!("`min` ({min}) is greater than `max` ({max})"),
                 )
-                .label(spans.min.unwrap_or(spans.name), "min")
-                .label(spans.max.unwrap_or(spans.name), "max"),
+                .label(spans.min().unwrap_or(spans.name), "min")
+                .label(spans.max().unwrap_or(spans.name), "max"),
             );
         }
     }
@@ -357,7 +360,10 @@ fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
         let (lo, hi) = int_range(bits);
         #[allow(clippy::cast_precision_loss)] // the bounds are compared, not stored
         let (lo, hi) = (lo as f64, hi as f64);
-        for (name, value, span) in [("min", field.min, spans.min), ("max", field.max, spans.max)] {
+        for (name, value, span) in [
+            ("min", field.min, spans.min()),
+            ("max", field.max, spans.max()),
+        ] {
             if let Some(v) = value {
                 if v < lo || v > hi || v.fract() != 0.0 {
                     diags.push(
@@ -374,7 +380,7 @@ fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     if field.format.is_some() && !matches!(field.ty, FieldType::String { .. }) {
         diags.push(not_applicable(
             "format",
-            spans.format,
+            spans.format(),
             field,
             spans,
             "formats check text; use a `string` field",
@@ -382,8 +388,8 @@ fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     }
     let is_ref = matches!(field.ty, FieldType::Ref { .. });
     for (name, action, span) in [
-        ("on_delete", field.on_delete, spans.on_delete),
-        ("on_update", field.on_update, spans.on_update),
+        ("on_delete", field.on_delete, spans.on_delete()),
+        ("on_update", field.on_update, spans.on_update()),
     ] {
         let Some(action) = action else { continue };
         if !is_ref {
