@@ -163,12 +163,29 @@ fn digits(text: &str, n: usize) -> bool {
     text.len() == n && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `YYYY-MM-DD`.
+/// `YYYY-MM-DD`, a day that exists (databases refuse `2026-02-30`).
 fn is_date(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
-    matches!(parts.as_slice(), [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2)
-        && (1..=12).contains(&m.parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&d.parse::<u32>().unwrap_or(0)))
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+        return false;
+    }
+    let (y, m, d) = (
+        y.parse::<u32>().unwrap_or(0),
+        m.parse::<u32>().unwrap_or(0),
+        d.parse::<u32>().unwrap_or(0),
+    );
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
 }
 
 /// `HH:MM` or `HH:MM:SS`, with optional fractional seconds.
@@ -491,6 +508,8 @@ mod tests {
         assert!(!is_uuid("123e4567"));
         assert!(is_date("2026-11-27"));
         assert!(!is_date("2026-13-01"));
+        assert!(!is_date("2026-02-29") && is_date("2028-02-29") && !is_date("2100-02-29"));
+        assert!(!is_date("2026-04-31") && is_date("2000-02-29"));
         assert!(is_time("23:59:59.5"));
         assert!(!is_time("24:00"));
         assert!(is_datetime("2026-01-31T12:00:00Z", true));
