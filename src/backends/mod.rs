@@ -5,6 +5,7 @@
 
 mod ir;
 pub mod output;
+pub mod sql;
 mod templates;
 
 pub use templates::Templates;
@@ -132,7 +133,7 @@ pub trait Backend {
 
 /// Every built-in backend, in the order they run.
 pub fn builtin() -> Vec<Box<dyn Backend>> {
-    vec![Box::new(ir::IrBackend)]
+    vec![Box::new(ir::IrBackend), Box::new(sql::SqlBackend)]
 }
 
 /// Looks up backends by name, adding those they need; unknown names are errors.

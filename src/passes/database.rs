@@ -78,7 +78,7 @@ fn identifier_limit(engine: Engine) -> Option<usize> {
 
 /// A generated name that fits the engine: cut, with a stable hash of the full name appended
 /// so that two long names that share a beginning stay different.
-fn fit(name: &str, engine: Engine) -> String {
+pub fn fit_identifier(name: &str, engine: Engine) -> String {
     match identifier_limit(engine) {
         Some(limit) if name.len() > limit => {
             let digest = Sha256::digest(name.as_bytes());
@@ -580,14 +580,14 @@ fn database_facts<'a>(
                 .field(name)
                 .map_or_else(|| name.to_owned(), |f| f.column.clone())
         };
-        let primary_key_name = fit(&format!("{}_pkey", entity.table), engine);
+        let primary_key_name = fit_identifier(&format!("{}_pkey", entity.table), engine);
         claim(&primary_key_name, &entity.table, spans.name, diags);
         let mut indexes = Vec::new();
         for (index, index_spans) in entity.indexes.iter().zip(&spans.indexes) {
             let columns: Vec<String> = index.fields.iter().map(|f| column_of(f)).collect();
             let name = index.name.clone().unwrap_or_else(|| {
                 let suffix = if index.unique { "key" } else { "idx" };
-                fit(
+                fit_identifier(
                     &format!("{}_{}_{suffix}", entity.table, columns.join("_")),
                     engine,
                 )
@@ -611,7 +611,7 @@ fn database_facts<'a>(
                 continue;
             };
             let target_info = &targets[target.id().index()];
-            let name = fit(&format!("{}_{}_fkey", entity.table, field.column), engine);
+            let name = fit_identifier(&format!("{}_{}_fkey", entity.table, field.column), engine);
             claim(&name, &entity.table, field_spans.name, diags);
             let deferred = position[target.id().index()]
                 .is_some_and(|p| p != i && created_at[p] > created_at[i]);
@@ -653,12 +653,12 @@ mod tests {
     fn fitted_names_are_short_stable_and_distinct() {
         let long_a = format!("{}_a_key", "t".repeat(70));
         let long_b = format!("{}_b_key", "t".repeat(70));
-        let a = fit(&long_a, Engine::Postgresql);
-        let b = fit(&long_b, Engine::Postgresql);
+        let a = fit_identifier(&long_a, Engine::Postgresql);
+        let b = fit_identifier(&long_b, Engine::Postgresql);
         assert!(a.len() <= 63 && b.len() <= 63);
         assert_ne!(a, b);
-        assert_eq!(a, fit(&long_a, Engine::Postgresql));
-        assert_eq!(fit("short_key", Engine::Mysql), "short_key");
-        assert_eq!(fit(&long_a, Engine::Sqlite), long_a);
+        assert_eq!(a, fit_identifier(&long_a, Engine::Postgresql));
+        assert_eq!(fit_identifier("short_key", Engine::Mysql), "short_key");
+        assert_eq!(fit_identifier(&long_a, Engine::Sqlite), long_a);
     }
 }
