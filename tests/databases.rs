@@ -995,9 +995,40 @@ impl<'a> Run<'a> {
             ty = &key.ty;
         }
         match self.db.engine {
-            Engine::Postgresql => pg_type(ty, &format!("{owner}_{column}_enum")),
+            Engine::Postgresql => {
+                let mut item = ty;
+                while let FieldType::List { item: inner } = item {
+                    item = inner;
+                }
+                let enum_name = if matches!(item, FieldType::Enum { .. }) {
+                    self.enum_type(&owner, &column)
+                } else {
+                    String::new()
+                };
+                pg_type(ty, &enum_name)
+            }
             Engine::Mysql => mysql_type(ty),
             Engine::Sqlite => sqlite_type(ty, field.identity).to_owned(),
+        }
+    }
+
+    /// The name of PostgreSQL's enum type for a column, from the database facts; it must
+    /// be `TABLE_COLUMN_enum` unless that is too long or taken.
+    fn enum_type(&self, table: &str, column: &str) -> String {
+        let made = self
+            .facts
+            .tables
+            .iter()
+            .find(|t| t.table == table)
+            .and_then(|t| t.enum_types.iter().find(|e| e.column == column))
+            .map(|e| e.name.clone());
+        let plain = format!("{table}_{column}_enum");
+        match made {
+            Some(name) if name == plain || plain.len() > 63 || name.ends_with("_enum") => name,
+            _ => {
+                self.fail(format!("{table}.{column}: no enum type in the facts"));
+                plain
+            }
         }
     }
 
@@ -1169,7 +1200,7 @@ impl<'a> Run<'a> {
                 let FieldType::Enum { values } = ty else {
                     continue;
                 };
-                let name = format!("{}_{}_enum", table.table, field.column);
+                let name = self.enum_type(&table.table, &field.column);
                 let labels: Vec<String> = self
                     .db
                     .query(&format!(

@@ -205,3 +205,79 @@ fn the_report_names_each_approximation() {
         "PostgreSQL has every type: {lines:#?}"
     );
 }
+
+/// `a_b.c` and `a.b_c` would both make the enum type `a_b_c_enum`, and a table is a type too
+/// on PostgreSQL: each enum type gets a name of its own, and the DDL applies (the real
+/// PostgreSQL run covers the fixture; this one is about the names).
+#[test]
+fn enum_types_never_share_a_name() {
+    let spec = r#"spec: v5c/1
+system: { name: enums }
+databases:
+  main: { engine: postgresql }
+entities:
+  First:
+    table: a_b
+    fields:
+      id: { type: int64, primary_key: true }
+      c: "enum(x, y)"
+  Second:
+    table: a
+    fields:
+      id: { type: int64, primary_key: true }
+      b_c: "enum(x, y)"
+  Third:
+    table: t_kind_enum
+    fields:
+      id: { type: int64, primary_key: true }
+  Fourth:
+    table: t
+    fields:
+      id: { type: int64, primary_key: true }
+      kind: "list<enum(p, q)>"
+components:
+  firsts: { kind: store, database: main, entity: First }
+  seconds: { kind: store, database: main, entity: Second }
+  thirds: { kind: store, database: main, entity: Third }
+  fourths: { kind: store, database: main, entity: Fourth }
+  api: { kind: api, expose: [ { entity: First }, { entity: Second }, { entity: Third }, { entity: Fourth } ] }
+"#;
+    let file = SourceFile::new("enums.yaml", spec.to_owned());
+    let analysed = v5c::check(&file).unwrap_or_else(|d| {
+        panic!("{}", v5c::diag::render_graphical(&d, 100, false));
+    });
+    let facts = &analysed.facts().databases[0];
+    let mut names: Vec<&str> = facts
+        .tables
+        .iter()
+        .flat_map(|t| t.enum_types.iter().map(|e| e.name.as_str()))
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"a_b_c_enum"), "{names:?}");
+    names.extend(facts.tables.iter().map(|t| t.table.as_str()));
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "a type name is taken twice: {names:?}"
+    );
+    let sql = SqlBackend.emit(&analysed).expect("emits");
+    let text = std::str::from_utf8(
+        sql.files
+            .get("sql/main/postgresql/schema.sql")
+            .expect("file"),
+    )
+    .expect("UTF-8")
+    .to_owned();
+    for name in unique
+        .iter()
+        .filter(|n| n.ends_with("_enum") && **n != "t_kind_enum")
+    {
+        assert!(
+            text.contains(&format!("CREATE TYPE \"{name}\"")),
+            "{name}\n{text}"
+        );
+    }
+}

@@ -40,6 +40,17 @@ pub struct TableFacts {
     pub primary_key_columns: Vec<String>,
     pub indexes: Vec<IndexFacts>,
     pub foreign_keys: Vec<ForeignKeyFacts>,
+    /// The named enum types of this table's enum columns (and lists of enums), on engines
+    /// that have them (PostgreSQL); empty elsewhere.
+    pub enum_types: Vec<EnumTypeFacts>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EnumTypeFacts {
+    pub column: String,
+    /// `TABLE_COLUMN_enum`, fitted; with a hash of the table and column before `_enum` when
+    /// that name is taken by another type or a table (each table is also a row type).
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -78,7 +89,7 @@ fn identifier_limit(engine: Engine) -> Option<usize> {
 
 /// A generated name that fits the engine: cut, with a stable hash of the full name appended
 /// so that two long names that share a beginning stay different.
-pub fn fit_identifier(name: &str, engine: Engine) -> String {
+fn fit_identifier(name: &str, engine: Engine) -> String {
     match identifier_limit(engine) {
         Some(limit) if name.len() > limit => {
             let digest = Sha256::digest(name.as_bytes());
@@ -542,21 +553,39 @@ fn database_facts<'a>(
         }
     };
     // Index and constraint names share one namespace per database here, which is PostgreSQL's
-    // and SQLite's rule for indexes and the strictest of the three.
-    let mut names: FxHashMap<String, (&str, Span)> = FxHashMap::default();
+    // and SQLite's rule for indexes and the strictest of the three. On those two, tables are in
+    // it too.
+    // Each name, with the label for its first use.
+    let mut names: FxHashMap<String, (String, Span)> = FxHashMap::default();
+    if engine != Engine::Mysql {
+        for &i in &order {
+            let entity = &ir.entities[members[i]];
+            names.entry(entity.table.clone()).or_insert((
+                format!("the table `{}`", entity.table),
+                ir.spans.entity(members[i]).table,
+            ));
+        }
+    }
+    // PostgreSQL's types: each table's row type, then the enum types made below.
+    let mut types: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+    if engine == Engine::Postgresql {
+        types.extend(order.iter().map(|&i| ir.entities[members[i]].table.clone()));
+    }
     let mut claim = |name: &str, owner: &'a str, span: Span, diags: &mut Diagnostics| {
-        if let Some((first_owner, first_span)) = names.get(name) {
+        if let Some((first, first_span)) = names.get(name) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateIndexName,
-                    format!("two indexes or constraints in `{database}` would be named `{name}`"),
+                    format!(
+                        "two tables, indexes or constraints in `{database}` would be named `{name}`"
+                    ),
                 )
                 .label(span, format!("on `{owner}`"))
-                .label(*first_span, format!("and on `{first_owner}`"))
+                .label(*first_span, format!("and {first}"))
                 .help("name one of them with `name:`, or remove a duplicate index"),
             );
         } else {
-            names.insert(name.to_owned(), (owner, span));
+            names.insert(name.to_owned(), (format!("on `{owner}`"), span));
         }
     };
 
@@ -627,6 +656,38 @@ fn database_facts<'a>(
                 deferred,
             });
         }
+        let mut enum_types = Vec::new();
+        if engine == Engine::Postgresql {
+            for field in &entity.fields {
+                let mut ty = &field.ty;
+                while let FieldType::List { item } = ty {
+                    ty = item;
+                }
+                if !matches!(ty, FieldType::Enum { .. }) {
+                    continue;
+                }
+                let mut name =
+                    fit_identifier(&format!("{}_{}_enum", entity.table, field.column), engine);
+                if types.contains(&name) {
+                    // `a_b.c` and `a.b_c` meet at `a_b_c_enum`; the hash of the table and
+                    // column tells them apart.
+                    let digest = Sha256::digest(format!("{}.{}", entity.table, field.column));
+                    let mut hash = String::new();
+                    for byte in &digest[..4] {
+                        let _ = write!(hash, "{byte:02x}");
+                    }
+                    let stem = format!("{}_{}", entity.table, field.column);
+                    let room = identifier_limit(engine).unwrap_or(usize::MAX) - hash.len() - 6;
+                    let stem = &stem[..stem.len().min(room)];
+                    name = format!("{stem}_{hash}_enum");
+                }
+                types.insert(name.clone());
+                enum_types.push(EnumTypeFacts {
+                    column: field.column.clone(),
+                    name,
+                });
+            }
+        }
         tables.push(TableFacts {
             entity: entity.name.clone(),
             table: entity.table.clone(),
@@ -634,6 +695,7 @@ fn database_facts<'a>(
             primary_key_columns: entity.primary_key.iter().map(|k| column_of(k)).collect(),
             indexes,
             foreign_keys,
+            enum_types,
         });
     }
 

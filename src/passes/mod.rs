@@ -22,7 +22,7 @@ mod order;
 mod resolve;
 mod types;
 
-pub use database::{DatabaseFacts, ForeignKeyFacts, IndexFacts, TableFacts, fit_identifier};
+pub use database::{DatabaseFacts, EnumTypeFacts, ForeignKeyFacts, IndexFacts, TableFacts};
 pub use observe::{Metric, MetricKind};
 
 use crate::diag::Diagnostics;

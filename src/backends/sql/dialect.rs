@@ -292,7 +292,13 @@ impl Dialect for Postgresql {
             FieldType::Time => Column::exact("TIME"),
             FieldType::Json => Column::exact("JSONB"),
             FieldType::Bytes => Column::exact("BYTEA"),
-            FieldType::Enum { .. } => Column::exact(self.quote(enum_type.unwrap_or("TEXT"))),
+            FieldType::Enum { values } => match enum_type {
+                Some(name) => Column::exact(self.quote(name)),
+                None => {
+                    let listed: Vec<String> = values.iter().map(|v| self.text(v)).collect();
+                    Column::checked("TEXT", format!("{{col}} IN ({})", listed.join(", ")))
+                }
+            },
             FieldType::List { item } => {
                 let item = self.column(item, enum_type);
                 Column {

@@ -5,7 +5,7 @@ use super::dialect::{Column, CommentStyle, Dialect, Identity, number};
 use crate::Analysed;
 use crate::backends::LoweringReport;
 use crate::ir::{Entity, EntityId, Field, FieldType, RefAction};
-use crate::passes::{DatabaseFacts, ForeignKeyFacts, TableFacts, fit_identifier};
+use crate::passes::{DatabaseFacts, ForeignKeyFacts, TableFacts};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
@@ -46,6 +46,7 @@ fn action(action: RefAction) -> &'static str {
 
 struct Writer<'a> {
     analysed: &'a Analysed,
+    facts: &'a DatabaseFacts,
     dialect: &'a dyn Dialect,
     entity_ids: FxHashMap<&'a str, EntityId>,
     approximations: Approximations,
@@ -62,6 +63,7 @@ pub fn statements(
     let ir = analysed.ir();
     let mut writer = Writer {
         analysed,
+        facts,
         dialect,
         entity_ids: ir
             .entities
@@ -75,7 +77,7 @@ pub fn statements(
     let mut later = Vec::new();
     for table in &facts.tables {
         let entity = &ir.entities[writer.entity_ids[table.entity.as_str()]];
-        statements.extend(writer.enum_types(entity, &table.table));
+        statements.extend(writer.enum_types(entity, table));
         statements.push(writer.create_table(entity, table, &mut later));
         for index in &table.indexes {
             let columns: Vec<String> = index.columns.iter().map(|c| dialect.quote(c)).collect();
@@ -112,23 +114,25 @@ pub fn statements(
 }
 
 impl<'a> Writer<'a> {
-    /// The name of the engine's enum type for a column.
-    fn enum_type_name(&self, table: &str, field: &Field) -> String {
-        fit_identifier(
-            &format!("{table}_{}_enum", field.column),
-            self.dialect.engine(),
-        )
+    /// The name of the engine's enum type for a column of a table, when it made one.
+    fn enum_type_name(&self, table: &str, column: &str) -> Option<&'a str> {
+        self.facts
+            .tables
+            .iter()
+            .find(|t| t.table == table)?
+            .enum_types
+            .iter()
+            .find(|e| e.column == column)
+            .map(|e| e.name.as_str())
     }
 
     /// `CREATE TYPE … AS ENUM` for each enum column, on engines with named enums.
-    fn enum_types(&self, entity: &Entity, table: &str) -> Vec<String> {
-        if !self.dialect.native_enums() {
-            return Vec::new();
-        }
-        entity
-            .fields
+    fn enum_types(&self, entity: &Entity, table: &TableFacts) -> Vec<String> {
+        table
+            .enum_types
             .iter()
-            .filter_map(|field| {
+            .filter_map(|made| {
+                let field = entity.fields.iter().find(|f| f.column == made.column)?;
                 let mut ty = &field.ty;
                 while let FieldType::List { item } = ty {
                     ty = item;
@@ -139,7 +143,7 @@ impl<'a> Writer<'a> {
                 let listed: Vec<String> = values.iter().map(|v| self.dialect.text(v)).collect();
                 Some(format!(
                     "CREATE TYPE {} AS ENUM ({})",
-                    self.dialect.quote(&self.enum_type_name(table, field)),
+                    self.dialect.quote(&made.name),
                     listed.join(", ")
                 ))
             })
@@ -154,8 +158,8 @@ impl<'a> Writer<'a> {
     {
         let ir = self.analysed.ir();
         let mut ty = &field.ty;
-        let mut target_table = table.to_owned();
-        let mut key_field = field;
+        let mut target_table = table;
+        let mut key_column = field.column.as_str();
         // Follow references to the key they point at (a key may itself be a reference).
         for _ in 0..8 {
             let FieldType::Ref { entity } = ty else { break };
@@ -163,13 +167,12 @@ impl<'a> Writer<'a> {
             let Some(key) = target.single_key() else {
                 break;
             };
-            target_table.clone_from(&target.table);
-            key_field = key;
+            target_table = &target.table;
+            key_column = &key.column;
             ty = &key.ty;
         }
-        let enum_type = matches!(ty, FieldType::Enum { .. } | FieldType::List { .. })
-            .then(|| self.enum_type_name(&target_table, key_field));
-        (self.dialect.column(ty, enum_type.as_deref()), ty)
+        let enum_type = self.enum_type_name(target_table, key_column);
+        (self.dialect.column(ty, enum_type), ty)
     }
 
     fn create_table<'f>(
