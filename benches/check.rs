@@ -1,5 +1,6 @@
 //! How long `v5c check` takes on specs of growing size: loading (YAML, schema, typed spec),
-//! lowering to the IR and every analysis pass, on `v5c::synth::synthetic_spec(n)`.
+//! lowering to the IR and every analysis pass, on `v5c::synth::synthetic_spec(n)`; and how
+//! long the sql backend takes to write (and sqlparser to read back) their DDL.
 //!
 //! `cargo bench --bench check` measures; `cargo bench --bench check -- --test` runs each
 //! benchmark once, as a smoke test.
@@ -66,5 +67,39 @@ fn bench_check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_check);
+fn bench_sql(c: &mut Criterion) {
+    use v5c::backends::Backend;
+    let mut group = c.benchmark_group("emit-sql");
+    for n in SIZES {
+        let name = format!("synth-{n}.yaml");
+        let analysed = check(&name, &synthetic_spec(n));
+        let tables: usize = analysed
+            .facts()
+            .databases
+            .iter()
+            .map(|d| d.tables.len())
+            .sum();
+        assert!(tables > n / 2, "{name} stores only {tables} tables");
+        if n >= 10_000 {
+            group.sampling_mode(SamplingMode::Flat);
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(20));
+        } else {
+            group.sampling_mode(SamplingMode::Auto);
+            group.sample_size(if n >= 1_000 { 30 } else { 100 });
+            group.measurement_time(Duration::from_secs(5));
+        }
+        group.throughput(Throughput::Elements(tables as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &analysed, |b, analysed| {
+            b.iter(|| {
+                v5c::backends::sql::SqlBackend
+                    .emit(black_box(analysed))
+                    .expect("the sql backend emits")
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_check, bench_sql);
 criterion_main!(benches);

@@ -46,7 +46,8 @@ fn action(action: RefAction) -> &'static str {
 
 struct Writer<'a> {
     analysed: &'a Analysed,
-    facts: &'a DatabaseFacts,
+    /// The enum types made, by table and column.
+    enum_types: FxHashMap<(&'a str, &'a str), &'a str>,
     dialect: &'a dyn Dialect,
     entity_ids: FxHashMap<&'a str, EntityId>,
     approximations: Approximations,
@@ -63,7 +64,15 @@ pub fn statements(
     let ir = analysed.ir();
     let mut writer = Writer {
         analysed,
-        facts,
+        enum_types: facts
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.enum_types
+                    .iter()
+                    .map(|e| ((t.table.as_str(), e.column.as_str()), e.name.as_str()))
+            })
+            .collect(),
         dialect,
         entity_ids: ir
             .entities
@@ -116,14 +125,7 @@ pub fn statements(
 impl<'a> Writer<'a> {
     /// The name of the engine's enum type for a column of a table, when it made one.
     fn enum_type_name(&self, table: &str, column: &str) -> Option<&'a str> {
-        self.facts
-            .tables
-            .iter()
-            .find(|t| t.table == table)?
-            .enum_types
-            .iter()
-            .find(|e| e.column == column)
-            .map(|e| e.name.as_str())
+        self.enum_types.get(&(table, column)).copied()
     }
 
     /// `CREATE TYPE … AS ENUM` for each enum column, on engines with named enums.
