@@ -165,6 +165,38 @@ fn index_problem(engine: Engine, ty: &FieldType) -> Option<&'static str> {
     }
 }
 
+/// The most bytes a value of `ty` takes in a MySQL index key (utf8mb4 text: 4 per character).
+fn mysql_bytes(ir: &Ir, ty: &FieldType) -> u64 {
+    match ty {
+        FieldType::String {
+            max_length: Some(n),
+        } => 4 * u64::from(*n),
+        FieldType::Uuid => 4 * 36,
+        FieldType::Decimal { precision, .. } => u64::from(*precision) / 2 + 1,
+        FieldType::Ref { entity } => entity
+            .try_id()
+            .and_then(|id| ir.entities[id].single_key())
+            .filter(|key| !matches!(key.ty, FieldType::Ref { .. }))
+            .map_or(8, |key| mysql_bytes(ir, &key.ty)),
+        _ => 8,
+    }
+}
+
+/// The most bytes a value of `ty` takes in a MySQL row: long text, JSON and blobs live
+/// outside it, behind a pointer.
+fn mysql_row_bytes(ir: &Ir, ty: &FieldType) -> u64 {
+    match ty {
+        FieldType::String {
+            max_length: Some(n),
+        } => 4 * u64::from(*n) + 2,
+        FieldType::String { max_length: None }
+        | FieldType::Json
+        | FieldType::Bytes
+        | FieldType::List { .. } => 12,
+        _ => mysql_bytes(ir, ty),
+    }
+}
+
 /// What a reference needs to know of its target, gathered once into a compact table:
 /// references jump between entities, and the entities themselves are large and far apart.
 struct Target<'a> {
@@ -402,30 +434,57 @@ fn check_fields(
         }
     }
     if engine == Engine::Mysql {
-        for (index, index_spans) in entity.indexes.iter().zip(&spans.indexes) {
-            let bytes: u64 = index
-                .fields
+        let key_bytes = |fields: &[String]| -> u64 {
+            fields
                 .iter()
                 .filter_map(|f| entity.field(f))
-                .map(|f| match f.ty {
-                    FieldType::String {
-                        max_length: Some(n),
-                    } => 4 * u64::from(n),
-                    _ => 8,
-                })
-                .sum();
-            if index.fields.len() > 1 && bytes > 3072 {
+                .map(|f| mysql_bytes(ir, &f.ty))
+                .sum()
+        };
+        let key_span = spans
+            .primary_key
+            .iter()
+            .copied()
+            .reduce(Span::join)
+            .unwrap_or(spans.name);
+        let key = std::iter::once((&entity.primary_key, key_span, "primary key"));
+        let index_keys = entity
+            .indexes
+            .iter()
+            .zip(&spans.indexes)
+            .map(|(index, s)| (&index.fields, s.whole, "index"));
+        for (fields, span, what) in key.chain(index_keys) {
+            let bytes = key_bytes(fields);
+            if fields.len() > 1 && bytes > 3072 {
                 diags.push(
                     Diagnostic::error(
                         Code::EngineUnsupported,
-                        format!("this index's key is up to {bytes} bytes; MySQL allows 3072"),
+                        format!("this {what} is up to {bytes} bytes long; MySQL allows 3072"),
                     )
-                    .label(index_spans.whole, "too wide for MySQL")
+                    .label(span, format!("{what} too wide for MySQL"))
                     .help(
                         "shorten its string fields (each character of utf8mb4 takes up to 4 bytes)",
                     ),
                 );
             }
+        }
+        let row: u64 = entity
+            .fields
+            .iter()
+            .map(|f| mysql_row_bytes(ir, &f.ty))
+            .sum();
+        if row > 65_535 {
+            diags.push(
+                Diagnostic::error(
+                    Code::EngineUnsupported,
+                    format!(
+                        "a row of `{}` is up to {row} bytes; MySQL allows 65535",
+                        entity.name
+                    ),
+                )
+                .label(spans.name, "too wide for MySQL")
+                .help("make the longest strings `text`, which MySQL keeps outside the row"),
+            );
         }
     }
 }
@@ -539,7 +598,7 @@ fn database_facts<'a>(
                         ),
                     )
                     .label(ir.spans.entity(first).name, "part of the cycle")
-                    .note("no row can be inserted first, except on PostgreSQL inside one transaction with deferred constraints")
+                    .note("no row can be inserted first: each needs a row of the next to exist already")
                     .help("make one of the references `nullable: true`"),
                 );
             }

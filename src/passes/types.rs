@@ -15,7 +15,7 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
         let spans = ir.spans.entity(id);
         for (field, field_spans) in entity.fields.iter().zip(&spans.fields) {
             check_type(&field.ty, field_spans, diags, false);
-            check_default(field, field_spans, diags);
+            check_default(ir, field, field_spans, diags);
             check_options(field, field_spans, diags);
         }
         check_primary_key(entity, spans, diags);
@@ -240,13 +240,54 @@ fn int_range(bits: u8) -> (i128, i128) {
     (-half, half - 1)
 }
 
-fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
+fn check_default(ir: &Ir, field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
     let Some(default) = &field.default else {
         return;
     };
     let at = spans.default().unwrap_or(spans.name);
-    let ty = &field.ty;
-    let problem: Option<String> = match (ty, default) {
+    // A reference's default is a value of its target's key (for `on_delete: set_default`).
+    let mut ty = &field.ty;
+    let mut followed = false;
+    for _ in 0..8 {
+        let FieldType::Ref { entity } = ty else { break };
+        let Some(key) = entity.try_id().and_then(|id| ir.entities[id].single_key()) else {
+            break;
+        };
+        ty = &key.ty;
+        followed = true;
+    }
+    if let Some(problem) = default_problem(ty, default) {
+        let mut diagnostic = Diagnostic::error(Code::BadDefault, problem)
+            .label(at, "this default")
+            .label(spans.ty, "the field's type");
+        if followed {
+            diagnostic = diagnostic.note(format!(
+                "a reference's default is a key of its target, here of type `{}`",
+                ty.spec_text()
+            ));
+        }
+        diags.push(diagnostic);
+    }
+}
+
+/// More significant digits than an f64 keeps exactly: the number the YAML held is not the
+/// number written.
+fn too_precise(n: f64) -> bool {
+    let text = format!("{n:e}");
+    let mantissa = text.split('e').next().unwrap_or("");
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    digits > 15
+}
+
+/// Why `default` does not fit a column of type `ty`, if it does not.
+fn default_problem(ty: &FieldType, default: &FieldDefault) -> Option<String> {
+    match (ty, default) {
+        (_, FieldDefault::Number(n)) if !n.is_finite() => {
+            Some(format!("{n} is not a number a database column can hold"))
+        }
+        (FieldType::Decimal { .. }, FieldDefault::Number(n)) if too_precise(*n) => Some(
+            "this number has more significant digits than a YAML number keeps exactly (15); write the default as text, in quotes, to keep every digit".to_owned(),
+        ),
         (FieldType::List { .. } | FieldType::Bytes, _) => Some(format!(
             "a field of type `{}` cannot have a default",
             ty.spec_text()
@@ -320,13 +361,6 @@ fn check_default(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
             },
             ty.spec_text()
         )),
-    };
-    if let Some(problem) = problem {
-        diags.push(
-            Diagnostic::error(Code::BadDefault, problem)
-                .label(at, "this default")
-                .label(spans.ty, "the field's type"),
-        );
     }
 }
 
@@ -359,6 +393,17 @@ fn check_options(field: &Field, spans: &FieldSpans, diags: &mut Diagnostics) {
             if value.is_some() {
                 diags.push(not_applicable(name, span, field, spans, "`min` and `max` bound numbers; a string's length is its type's argument: `string(64)`"));
             }
+        }
+    }
+    for (name, value, span) in [
+        ("min", field.min, spans.min()),
+        ("max", field.max, spans.max()),
+    ] {
+        if value.is_some_and(|v| !v.is_finite()) {
+            diags.push(
+                Diagnostic::error(Code::BadBounds, format!("`{name}` must be a finite number"))
+                    .label(span.unwrap_or(spans.name), "not finite"),
+            );
         }
     }
     if let (Some(min), Some(max)) = (field.min, field.max) {
