@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use v5c::backends::Backend;
 use v5c::backends::sql::SqlBackend;
-use v5c::ir::{Engine, Entity, Field, FieldType, Ir, RefAction};
+use v5c::ir::{Engine, Entity, Field, FieldDefault, FieldType, Ir, RefAction};
 use v5c::passes::{DatabaseFacts, TableFacts};
 use v5c::source::SourceFile;
 
@@ -122,7 +122,10 @@ impl Database {
             }
             Engine::Mysql => {
                 let mut c = Command::new("mariadb");
-                c.args(self.mysql_args());
+                // Warnings and notes (a value cut to fit, a clamped number) are failures here;
+                // the session is in UTC so that instants read back as written.
+                c.args(self.mysql_args())
+                    .args(["--show-warnings", "--init-command=SET time_zone = '+00:00'"]);
                 if in_database {
                     c.arg(&self.name);
                 }
@@ -161,8 +164,14 @@ impl Database {
         }
         let out = child.wait_with_output().expect("client runs");
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        if out.status.success() && stderr.is_empty() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let warned = stdout
+            .lines()
+            .any(|l| l.starts_with("Warning (Code") || l.starts_with("Note (Code"));
+        if out.status.success() && stderr.is_empty() && warned && in_database {
+            Err(format!("accepted with warnings:\n{stdout}"))
+        } else if out.status.success() && stderr.is_empty() {
+            Ok(stdout)
         } else if stderr.is_empty() {
             Err(format!("exit status {}", out.status))
         } else {
@@ -361,7 +370,7 @@ impl Fault {
             (Fault::Unique, Engine::Mysql) => any(&["duplicate entry"]),
             (Fault::Unique, Engine::Sqlite) => any(&["unique constraint failed"]),
             (Fault::Check, Engine::Postgresql) => any(&["violates check constraint"]),
-            (Fault::Check, Engine::Mysql) => any(&["check constraint", "constraint `"]),
+            (Fault::Check, Engine::Mysql) => m.contains("constraint `") && m.contains("` failed"),
             (Fault::Check, Engine::Sqlite) => any(&["check constraint failed"]),
             (Fault::Type, Engine::Postgresql) => any(&[
                 "invalid input",
@@ -476,16 +485,25 @@ impl<'a> Run<'a> {
                 (Engine::Sqlite, b) => i32::from(b).to_string(),
                 (_, b) => b.to_string(),
             },
+            // SQLite keeps times as text in exactly the form strftime writes.
             FieldType::Timestamp => text(&match engine {
-                Engine::Mysql => format!("2026-01-{n:02} 10:00:00.5"),
-                _ => format!("2026-01-{n:02}T10:00:00.5Z"),
+                Engine::Mysql => format!("{} 10:00:00.5", day(n)),
+                Engine::Postgresql => format!("{}T10:00:00.5Z", day(n)),
+                Engine::Sqlite => format!("{}T10:00:00.500Z", day(n)),
             }),
             FieldType::Datetime => text(&match engine {
-                Engine::Mysql => format!("2026-01-{n:02} 10:00:00"),
-                _ => format!("2026-01-{n:02}T10:00:00"),
+                Engine::Mysql => format!("{} 10:00:00", day(n)),
+                Engine::Postgresql => format!("{}T10:00:00", day(n)),
+                Engine::Sqlite => format!("{}T10:00:00.000", day(n)),
             }),
-            FieldType::Date => text(&format!("2026-01-{n:02}")),
-            FieldType::Time => text(&format!("10:00:{n:02}")),
+            FieldType::Date => text(&day(n)),
+            FieldType::Time => {
+                let clock = format!("10:{:02}:{:02}", n / 60 % 60, n % 60);
+                text(&match engine {
+                    Engine::Sqlite => format!("{clock}.000"),
+                    _ => clock,
+                })
+            }
             FieldType::Json => text(&format!("{{\"n\": {n}}}")),
             FieldType::Bytes => match engine {
                 Engine::Postgresql => format!("'\\x01{n:02}'"),
@@ -627,15 +645,24 @@ impl<'a> Run<'a> {
                     self.db.quote(&table.table)
                 ));
                 for (i, field) in filled.iter().enumerate() {
-                    if got
-                        .first()
-                        .and_then(|r| r.get(i))
-                        .is_none_or(|v| v == "NULL")
-                    {
-                        self.fail(format!(
+                    let value = got.first().and_then(|r| r.get(i));
+                    match value {
+                        None => self.fail(format!(
                             "{}.{}: the database did not fill in its default",
                             table.table, field.column
-                        ));
+                        )),
+                        Some(v) if v == "NULL" => self.fail(format!(
+                            "{}.{}: the database did not fill in its default",
+                            table.table, field.column
+                        )),
+                        Some(v) => {
+                            if let Some(problem) = self.default_differs(field, v) {
+                                self.fail(format!(
+                                    "{}.{}: the default reads back as {v:?}: {problem}",
+                                    table.table, field.column
+                                ));
+                            }
+                        }
                     }
                 }
             }
@@ -673,6 +700,63 @@ impl<'a> Run<'a> {
         true
     }
 
+    /// How a literal default read back differs from the spec's value, if it does. Each
+    /// engine prints values its own way, so both sides are brought to one form first.
+    fn default_differs(&self, field: &Field, got: &str) -> Option<String> {
+        let engine = self.db.engine;
+        let ty = self.stored(field);
+        let default = field.default.as_ref()?;
+        let want: String = match (ty, default) {
+            (_, FieldDefault::Now | FieldDefault::RandomUuid) => return None,
+            (FieldType::Bool, FieldDefault::Boolean(b)) => match engine {
+                Engine::Postgresql => if *b { "t" } else { "f" }.into(),
+                _ => if *b { "1" } else { "0" }.into(),
+            },
+            (FieldType::Float { bits }, d) => {
+                let want = match d {
+                    FieldDefault::Number(n) => *n,
+                    #[allow(clippy::cast_precision_loss)]
+                    FieldDefault::Integer(i) => *i as f64,
+                    _ => return Some(format!("unexpected default {d:?}")),
+                };
+                let got: f64 = got.parse().ok()?;
+                let tolerance = if *bits == 32 { 1e-6 } else { 1e-12 };
+                return ((got - want).abs() > tolerance * want.abs().max(f64::MIN_POSITIVE))
+                    .then(|| format!("expected {want}"));
+            }
+            (FieldType::Decimal { .. }, d) => {
+                let want = match d {
+                    FieldDefault::Number(n) => n.to_string(),
+                    FieldDefault::Integer(i) => i.to_string(),
+                    FieldDefault::Text(t) => t.clone(),
+                    _ => return Some(format!("unexpected default {d:?}")),
+                };
+                return (decimal_form(got) != decimal_form(&want))
+                    .then(|| format!("expected {want}"));
+            }
+            (FieldType::Timestamp, FieldDefault::Text(t)) => {
+                let got_at = instant(got)?;
+                return (instant(t) != Some(got_at)).then(|| format!("expected the instant {t}"));
+            }
+            (FieldType::Datetime, FieldDefault::Text(t)) => {
+                return (wall_clock(got) != wall_clock(t)).then(|| format!("expected {t}"));
+            }
+            (FieldType::Time, FieldDefault::Text(t)) => {
+                return (wall_clock(&format!("2000-01-01 {got}"))
+                    != wall_clock(&format!("2000-01-01 {t}")))
+                .then(|| format!("expected {t}"));
+            }
+            (FieldType::Json, FieldDefault::Text(t)) => {
+                let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+                return (parse(got) != parse(t)).then(|| format!("expected {t}"));
+            }
+            (_, FieldDefault::Text(t)) => t.clone(),
+            (_, FieldDefault::Integer(i)) => i.to_string(),
+            (_, d) => return Some(format!("unexpected default {d:?}")),
+        };
+        (got != want).then(|| format!("expected {want:?}"))
+    }
+
     /// `WHERE` condition selecting row `n` by its primary key.
     fn key_condition(&self, table: &TableFacts, n: i64) -> String {
         let entity = self.entity(table);
@@ -708,6 +792,10 @@ impl<'a> Run<'a> {
 
     /// Values that the column must refuse, with the kind of failure, for each engine.
     fn bad_values(&self, field: &Field) -> Vec<(String, Fault, String)> {
+        if matches!(field.ty, FieldType::Ref { .. }) {
+            // A reference admits what its target holds: the dangling reference below.
+            return Vec::new();
+        }
         let engine = self.db.engine;
         let ty = self.stored(field);
         let mut bad = Vec::new();
@@ -877,6 +965,41 @@ impl<'a> Run<'a> {
                     &format!("a dangling {}", fk.name),
                 );
             }
+            // Bounds are inclusive: a row at each bound is accepted (and removed again).
+            for (k, field) in entity.fields.iter().enumerate() {
+                if matches!(field.ty, FieldType::Ref { .. })
+                    || entity.primary_key.contains(&field.name)
+                {
+                    continue;
+                }
+                let bounds = [field.min, field.max];
+                for (j, bound) in bounds.iter().enumerate() {
+                    let Some(bound) = bound else { continue };
+                    let n = 60
+                        + 2 * i64::try_from(k).expect("few fields")
+                        + i64::try_from(j).expect("0 or 1");
+                    let mut literal = bound.to_string();
+                    if self.db.engine == Engine::Sqlite
+                        && matches!(self.stored(field), FieldType::Decimal { .. })
+                    {
+                        literal = text(&literal);
+                    }
+                    let row = set(&self.full_row(table, n, 4), &field.column, literal);
+                    match self.insert(&table.table, &row) {
+                        Ok(_) => {
+                            let _ = self.db.run(&format!(
+                                "DELETE FROM {} WHERE {};",
+                                self.db.quote(&table.table),
+                                self.key_condition(table, n)
+                            ));
+                        }
+                        Err(e) => self.fail(format!(
+                            "{}: {} at its bound {bound} is refused: {e}",
+                            table.table, field.column
+                        )),
+                    }
+                }
+            }
             // And the row itself is fine: the faults above were the only reason.
             if let Err(e) = self.insert(&table.table, &good) {
                 self.fail(format!("{}: row 4 is refused: {e}", table.table));
@@ -964,6 +1087,9 @@ impl<'a> Run<'a> {
         }
         if self.db.engine == Engine::Postgresql {
             self.enum_labels();
+        }
+        if self.db.engine != Engine::Sqlite {
+            self.comments();
         }
         if self.db.engine == Engine::Mysql {
             // Text compares by code point, as on the other engines, whatever the database's
@@ -1188,6 +1314,85 @@ impl<'a> Run<'a> {
     }
 
     /// PostgreSQL's enum types hold the IR's values, in order.
+    /// Descriptions are kept as comments: compared by SHA-256, so that any text survives the
+    /// client's output. MySQL keeps comments in utf8mb3 (other characters become `?`) and
+    /// cuts them at 1024 characters on a column, 2048 on a table.
+    fn comments(&self) {
+        use sha2::{Digest, Sha256};
+        let engine = self.db.engine;
+        let expected = |description: &str, limit: usize| -> String {
+            let kept: String = if engine == Engine::Mysql {
+                description
+                    .chars()
+                    .map(|c| if c > '\u{FFFF}' { '?' } else { c })
+                    .take(limit)
+                    .collect()
+            } else {
+                description.to_owned()
+            };
+            Sha256::digest(kept.as_bytes())
+                .iter()
+                .fold(String::new(), |mut hex, b| {
+                    let _ = write!(hex, "{b:02x}");
+                    hex
+                })
+        };
+        for table in &self.facts.tables {
+            let entity = self.entity(table);
+            let (table_sql, columns_sql) = match engine {
+                Engine::Postgresql => (
+                    format!(
+                        "SELECT coalesce(encode(sha256(convert_to(obj_description('{0}'::regclass, 'pg_class'), 'UTF8')), 'hex'), 'NULL');",
+                        self.db.quote(&table.table)
+                    ),
+                    format!(
+                        "SELECT a.attname, coalesce(encode(sha256(convert_to(col_description(a.attrelid, a.attnum), 'UTF8')), 'hex'), 'NULL') \
+                         FROM pg_attribute a WHERE a.attrelid = '{0}'::regclass AND a.attnum > 0 AND NOT a.attisdropped;",
+                        self.db.quote(&table.table)
+                    ),
+                ),
+                _ => (
+                    format!(
+                        "SELECT IF(TABLE_COMMENT = '', 'NULL', SHA2(TABLE_COMMENT, 256)) FROM information_schema.TABLES \
+                         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {};",
+                        text(&table.table)
+                    ),
+                    format!(
+                        "SELECT COLUMN_NAME, IF(COLUMN_COMMENT = '', 'NULL', SHA2(COLUMN_COMMENT, 256)) FROM information_schema.COLUMNS \
+                         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {};",
+                        text(&table.table)
+                    ),
+                ),
+            };
+            let got = self.db.query(&table_sql);
+            let want = entity
+                .description
+                .as_deref()
+                .map_or_else(|| "NULL".to_owned(), |d| expected(d, 2048));
+            if got.first().map(|r| r[0].as_str()) != Some(want.as_str()) {
+                self.fail(format!(
+                    "{}: the table's comment is not its description",
+                    table.table
+                ));
+            }
+            for row in self.db.query(&columns_sql) {
+                let Some(field) = entity.fields.iter().find(|f| f.column == row[0]) else {
+                    continue;
+                };
+                let want = field
+                    .description
+                    .as_deref()
+                    .map_or_else(|| "NULL".to_owned(), |d| expected(d, 1024));
+                if row[1] != want {
+                    self.fail(format!(
+                        "{}.{}: the column's comment is not its description",
+                        table.table, field.column
+                    ));
+                }
+            }
+        }
+    }
+
     fn enum_labels(&self) {
         let facts = self.facts;
         for table in &facts.tables {
@@ -1219,6 +1424,11 @@ impl<'a> Run<'a> {
             }
         }
     }
+}
+
+/// The `n`th day, distinct for each `n` below 336.
+fn day(n: i64) -> String {
+    format!("2026-{:02}-{:02}", 1 + n / 28 % 12, 1 + n % 28)
 }
 
 /// A standard SQL text literal.
@@ -1317,4 +1527,66 @@ fn sqlite_type(ty: &FieldType, identity: bool) -> &'static str {
         FieldType::Bytes => "BLOB",
         _ => "TEXT",
     }
+}
+
+/// A decimal's digits without trailing zeros after the point: `9.990` and `9.99` agree.
+fn decimal_form(s: &str) -> String {
+    let s = s.trim();
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
+/// `YYYY-MM-DD[T ]HH:MM[:SS[.f]]` as (seconds since the epoch as if UTC, microseconds), and
+/// the rest of the text (a zone, if any).
+fn parse_wall(text: &str) -> Option<((i64, i64), &str)> {
+    let text = text.trim();
+    let field = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, mday) = (field(0..4)?, field(5..7)?, field(8..10)?);
+    let (hour, minute) = (field(11..13)?, field(14..16)?);
+    let mut rest = text.get(16..)?;
+    let mut second = 0;
+    if let Some(after) = rest.strip_prefix(':') {
+        second = after.get(0..2)?.parse::<i64>().ok()?;
+        rest = &after[2..];
+    }
+    let mut micros = 0;
+    if let Some(after) = rest.strip_prefix('.') {
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        rest = &after[digits.len()..];
+        micros = format!("{digits:0<6}").get(0..6)?.parse().ok()?;
+    }
+    let seconds = days_from_civil(year, month, mday) * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(((seconds, micros), rest))
+}
+
+/// A wall-clock date and time, whatever the engine's way of printing it.
+fn wall_clock(s: &str) -> Option<(i64, i64)> {
+    parse_wall(s).map(|(t, _)| t)
+}
+
+/// An instant: a wall clock and a zone (`Z`, `+00`, `-05:00`; none means UTC).
+fn instant(s: &str) -> Option<(i64, i64)> {
+    let ((secs, micros), zone) = parse_wall(s)?;
+    let offset = match zone.trim() {
+        "" | "Z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let z = &z[1..];
+            let (h, m) = z.split_once(':').unwrap_or((z, "0"));
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    Some((secs - offset, micros))
 }

@@ -195,10 +195,16 @@ fn the_report_names_each_approximation() {
     ));
     assert!(has("my: Sample.id"));
     assert!(has(
-        "lite: Sample.price, Sample.exact: a decimal is stored as text"
+        "lite: Sample.price, Sample.exact, Sample.whole: a decimal is stored as text"
     ));
     assert!(has(
-        "lite: Sample.code, Sample.select, Sample, Account: SQLite keeps no comments"
+        "lite: Sample.code, Sample.notes, Sample.select, Sample.unicode, Sample, Account: SQLite keeps no comments"
+    ));
+    assert!(has(
+        "my: Sample.unicode: MySQL or MariaDB keeps comments in a character set"
+    ));
+    assert!(has(
+        "lite: Sample.ratio, Sample.single: a float32 is stored as a 64-bit REAL"
     ));
     assert!(
         !lines.iter().any(|l| l.starts_with("pg:")),

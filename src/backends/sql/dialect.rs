@@ -98,6 +98,28 @@ pub trait Dialect {
         col.to_owned()
     }
 
+    /// A `min` or `max` bound as the check writes it. Default: the number, except that a
+    /// `float32` bound is the single-precision value nearest to it, which is what the column
+    /// stores when given the bound (`max: 0.1` holds 0.1000000015 in a REAL).
+    #[allow(clippy::cast_possible_truncation)] // rounding to f32 is the point
+    fn bound(&self, ty: &FieldType, value: f64) -> String {
+        match ty {
+            FieldType::Float { bits: 32 } => number(f64::from(value as f32)),
+            _ => number(value),
+        }
+    }
+
+    /// The longest comment the engine keeps on a table (`on_table`) or a column, in
+    /// characters. Default: no limit.
+    fn comment_limit(&self, _on_table: bool) -> Option<usize> {
+        None
+    }
+
+    /// Whether a comment can hold `c`. Default: any character.
+    fn comment_keeps(&self, _c: char) -> bool {
+        true
+    }
+
     /// The default that gives the current time for a time type: an instant for `timestamp`,
     /// the database's local wall clock for the others. Default: the standard
     /// `CURRENT_TIMESTAMP`, `CURRENT_DATE` and `CURRENT_TIME`.
@@ -134,6 +156,12 @@ pub trait Dialect {
         true
     }
 
+    /// Whether a primary key constraint keeps its name. Default: yes (MySQL calls every one
+    /// `PRIMARY` and warns about any other name, so it gets none).
+    fn names_primary_keys(&self) -> bool {
+        true
+    }
+
     /// What follows the closing parenthesis of `CREATE TABLE`. Default: nothing.
     fn table_options(&self, _comment: Option<&str>) -> String {
         String::new()
@@ -165,13 +193,33 @@ fn standard_default<D: Dialect + ?Sized>(
     })
 }
 
-/// A number as SQL writes it: whole numbers without a point.
+/// A number as SQL writes it: whole numbers without a point, very large and very small ones
+/// with an exponent (`1e300`, not three hundred digits that MySQL would cut to 65).
 pub fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
+    if n == 0.0 {
+        "0".into()
+    } else if n.abs() >= 1e15 || n.abs() < 1e-4 {
+        format!("{n:e}")
+    } else if n.fract() == 0.0 {
         format!("{n:.0}")
     } else {
         n.to_string()
     }
+}
+
+/// `HH:MM[:SS[.f…]]` as `HH:MM:SS.fff`, the one form SQLite's `strftime('%H:%M:%f')` writes.
+fn canonical_time(time: &str) -> String {
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let hms = if hms.len() == 5 {
+        format!("{hms}:00")
+    } else {
+        hms.to_owned()
+    };
+    let mut fraction: String = fraction.chars().take(3).collect();
+    while fraction.len() < 3 {
+        fraction.push('0');
+    }
+    format!("{hms}.{fraction}")
 }
 
 /// A timestamp with a zone (`2026-01-31T23:30:00-05:00`, as the types pass accepts it) in
@@ -392,7 +440,10 @@ impl Dialect for Mysql {
             ),
             FieldType::Datetime => Column::exact("DATETIME(6)"),
             FieldType::Date => Column::exact("DATE"),
-            FieldType::Time => Column::exact("TIME(6)"),
+            // TIME also holds durations up to 838 hours.
+            FieldType::Time => {
+                Column::checked("TIME(6)", "{col} BETWEEN '00:00:00' AND '23:59:59.999999'")
+            }
             FieldType::Json => Column::exact("JSON"),
             FieldType::Bytes => Column::exact("LONGBLOB"),
             FieldType::Enum { values } => {
@@ -451,6 +502,19 @@ impl Dialect for Mysql {
         CommentStyle::Inline
     }
 
+    fn comment_limit(&self, on_table: bool) -> Option<usize> {
+        Some(if on_table { 2048 } else { 1024 })
+    }
+
+    fn names_primary_keys(&self) -> bool {
+        false
+    }
+
+    // Comments are kept in utf8mb3, whatever the table's character set.
+    fn comment_keeps(&self, c: char) -> bool {
+        c <= '\u{FFFF}'
+    }
+
     fn table_options(&self, comment: Option<&str>) -> String {
         // utf8mb4_bin compares text by code point, as PostgreSQL (C.UTF-8) and SQLite do: the
         // server's default collation would make `Ann` and `ann` the same unique value.
@@ -494,22 +558,34 @@ impl Dialect for Sqlite {
             }
             FieldType::String { max_length: None } => Column::exact("TEXT"),
             // The caller gives a reference its target key's type; this arm is the fallback.
+            FieldType::Int { bits: 16 } => Column::checked("INTEGER", "{col} BETWEEN -32768 AND 32767"),
+            FieldType::Int { bits: 32 } => {
+                Column::checked("INTEGER", "{col} BETWEEN -2147483648 AND 2147483647")
+            }
+            // The caller gives a reference its target key's type; this arm is the fallback.
             FieldType::Int { .. } | FieldType::Ref { .. } => Column::exact("INTEGER"),
             FieldType::Decimal { .. } => Column::exact("TEXT").approximated(
                 "a decimal is stored as text, which keeps every digit; its digits are not checked and min and max compare it as a float",
             ),
+            FieldType::Float { bits: 32 } => Column::exact("REAL")
+                .approximated("a float32 is stored as a 64-bit REAL, with more precision"),
             FieldType::Float { .. } => Column::exact("REAL"),
             FieldType::Bool => Column::checked("INTEGER", "{col} IN (0, 1)"),
-            FieldType::Timestamp | FieldType::Datetime => {
-                Column::checked("TEXT", "{col} IS NULL OR datetime({col}) IS NOT NULL")
-                    .approximated(
-                        "a date and time is ISO-8601 text, checked for its shape (the service writes UTC)",
-                    )
+            // Times are text in exactly the form strftime writes, so that text order is time
+            // order and a value that is not a real time (2026-02-30) is refused.
+            FieldType::Timestamp => Column::checked(
+                "TEXT",
+                "{col} IS strftime('%Y-%m-%dT%H:%M:%fZ', {col})",
+            )
+            .approximated("an instant is UTC text in one form, 2026-01-31T12:00:00.000Z"),
+            FieldType::Datetime => {
+                Column::checked("TEXT", "{col} IS strftime('%Y-%m-%dT%H:%M:%f', {col})")
+                    .approximated("a date and time is text in one form, 2026-01-31T12:00:00.000")
             }
-            FieldType::Date => Column::checked("TEXT", "{col} IS NULL OR date({col}) IS NOT NULL")
-                .approximated("a date is ISO-8601 text, checked for its shape"),
-            FieldType::Time => Column::checked("TEXT", "{col} IS NULL OR time({col}) IS NOT NULL")
-                .approximated("a time is ISO-8601 text, checked for its shape"),
+            FieldType::Date => Column::checked("TEXT", "{col} IS date({col})")
+                .approximated("a date is text in one form, 2026-01-31"),
+            FieldType::Time => Column::checked("TEXT", "{col} IS strftime('%H:%M:%f', {col})")
+                .approximated("a time is text in one form, 12:00:00.000"),
             // `json_valid(NULL)` is 0, not NULL: the coalesce lets NULL through.
             FieldType::Json => Column::checked("TEXT", "json_valid(coalesce({col}, 'null'))"),
             FieldType::Bytes => Column::exact("BLOB"),
@@ -551,11 +627,21 @@ impl Dialect for Sqlite {
             }
             (FieldType::Decimal { .. }, FieldDefault::Number(n)) => Some(self.text(&number(*n))),
             (FieldType::Timestamp, FieldDefault::Text(t)) => Some(match to_utc(t) {
-                Some((date, time)) => self.text(&format!("{date}T{time}Z")),
+                Some((date, time)) => self.text(&format!("{date}T{}Z", canonical_time(&time))),
                 None => self.text(t),
             }),
+            (FieldType::Datetime, FieldDefault::Text(t)) => Some(match t.split_once(['T', ' ']) {
+                Some((date, time)) => self.text(&format!("{date}T{}", canonical_time(time))),
+                None => self.text(t),
+            }),
+            (FieldType::Time, FieldDefault::Text(t)) => Some(self.text(&canonical_time(t))),
             _ => standard_default(self, ty, default),
         }
+    }
+
+    // REAL is double precision: bounds are exact.
+    fn bound(&self, _ty: &FieldType, value: f64) -> String {
+        number(value)
     }
 
     // Decimals are text: bounds compare their value.

@@ -82,12 +82,13 @@ impl Backend for SqlBackend {
 
 /// Statements before the schema. PostgreSQL and SQLite create it in one transaction, so a
 /// failure leaves the database as it was; SQLite checks foreign keys only when asked, per
-/// connection. MySQL commits after each DDL statement, so a transaction would promise nothing.
+/// connection. MySQL commits after each DDL statement, so a transaction would promise nothing;
+/// it reads the file as utf8mb4 whatever the client's default.
 fn preamble(engine: Engine) -> &'static [&'static str] {
     match engine {
         Engine::Postgresql => &["BEGIN"],
         Engine::Sqlite => &["PRAGMA foreign_keys = 1", "BEGIN"],
-        Engine::Mysql => &[],
+        Engine::Mysql => &["SET NAMES utf8mb4"],
     }
 }
 

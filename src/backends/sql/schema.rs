@@ -1,7 +1,7 @@
 //! The DDL of one database: statements in creation order, each written the way sqlparser
 //! prints it, so that parsing a statement back and printing it gives the same text.
 
-use super::dialect::{Column, CommentStyle, Dialect, Identity, number};
+use super::dialect::{Column, CommentStyle, Dialect, Identity};
 use crate::Analysed;
 use crate::backends::LoweringReport;
 use crate::ir::{Entity, EntityId, Field, FieldType, RefAction};
@@ -84,9 +84,14 @@ pub fn statements(
     };
     let mut statements = Vec::new();
     let mut later = Vec::new();
+    // Every enum type first: a column may use another table's (a reference to an enum key),
+    // and in a cycle that table comes later.
     for table in &facts.tables {
         let entity = &ir.entities[writer.entity_ids[table.entity.as_str()]];
         statements.extend(writer.enum_types(entity, table));
+    }
+    for table in &facts.tables {
+        let entity = &ir.entities[writer.entity_ids[table.entity.as_str()]];
         statements.push(writer.create_table(entity, table, &mut later));
         for index in &table.indexes {
             let columns: Vec<String> = index.columns.iter().map(|c| dialect.quote(c)).collect();
@@ -222,17 +227,21 @@ impl<'a> Writer<'a> {
                     }
                 }
             }
+            // A reference needs no check of its own: its foreign key admits only values its
+            // target holds (and MySQL refuses a CHECK on a column with a cascading key).
+            let is_ref = matches!(field.ty, FieldType::Ref { .. });
             let mut checks: Vec<String> = column
                 .check
                 .iter()
+                .filter(|_| !is_ref)
                 .map(|c| c.replace("{col}", &name))
                 .collect();
             let compared = d.compared(stored, &name);
             if let Some(min) = field.min {
-                checks.push(format!("{compared} >= {}", number(min)));
+                checks.push(format!("{compared} >= {}", d.bound(stored, min)));
             }
             if let Some(max) = field.max {
-                checks.push(format!("{compared} <= {}", number(max)));
+                checks.push(format!("{compared} <= {}", d.bound(stored, max)));
             }
             if checks.len() > 1 {
                 for check in &mut checks {
@@ -249,8 +258,9 @@ impl<'a> Writer<'a> {
             if let Some(description) = &field.description {
                 match d.comments() {
                     CommentStyle::Inline => {
+                        let kept = self.kept_comment(description, false, &subject);
                         line.push_str(" COMMENT ");
-                        line.push_str(&d.text(description));
+                        line.push_str(&d.text(&kept));
                     }
                     CommentStyle::None => self.dropped_comments.push(subject),
                     CommentStyle::Statements => {}
@@ -264,11 +274,15 @@ impl<'a> Writer<'a> {
                 .iter()
                 .map(|c| d.quote(c))
                 .collect();
-            lines.push(format!(
-                "CONSTRAINT {} PRIMARY KEY ({})",
-                d.quote(&table.primary_key_name),
-                key.join(", ")
-            ));
+            lines.push(if d.names_primary_keys() {
+                format!(
+                    "CONSTRAINT {} PRIMARY KEY ({})",
+                    d.quote(&table.primary_key_name),
+                    key.join(", ")
+                )
+            } else {
+                format!("PRIMARY KEY ({})", key.join(", "))
+            });
         }
         for fk in &table.foreign_keys {
             if fk.deferred && d.foreign_keys_after_tables() {
@@ -278,7 +292,9 @@ impl<'a> Writer<'a> {
             }
         }
         let comment = match (d.comments(), &entity.description) {
-            (CommentStyle::Inline, Some(description)) => Some(description.as_str()),
+            (CommentStyle::Inline, Some(description)) => {
+                Some(self.kept_comment(description, true, &entity.name))
+            }
             (CommentStyle::None, Some(_)) => {
                 self.dropped_comments.push(entity.name.clone());
                 None
@@ -289,8 +305,40 @@ impl<'a> Writer<'a> {
             "CREATE TABLE {} (\n  {}\n){}",
             d.quote(&table.table),
             lines.join(",\n  "),
-            d.table_options(comment)
+            d.table_options(comment.as_deref())
         )
+    }
+
+    /// A description as the engine can keep it as a comment; what it changes is reported.
+    fn kept_comment(&mut self, text: &str, on_table: bool, subject: &str) -> String {
+        let d = self.dialect;
+        let mut kept: String = text
+            .chars()
+            .map(|c| if d.comment_keeps(c) { c } else { '?' })
+            .collect();
+        if kept != text {
+            self.approximations.add(
+                format!(
+                    "{} keeps comments in a character set without some of its characters (such as emoji): they become ?",
+                    d.title()
+                ),
+                subject.to_owned(),
+            );
+        }
+        if let Some(limit) = d.comment_limit(on_table) {
+            if kept.chars().count() > limit {
+                kept = kept.chars().take(limit).collect();
+                self.approximations.add(
+                    format!(
+                        "{} keeps {limit} characters of a comment on a {}: the rest is cut",
+                        d.title(),
+                        if on_table { "table" } else { "column" }
+                    ),
+                    subject.to_owned(),
+                );
+            }
+        }
+        kept
     }
 
     fn foreign_key(&self, fk: &ForeignKeyFacts) -> String {
