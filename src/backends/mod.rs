@@ -4,6 +4,7 @@
 //! and `output::write` puts them in place only when all of them succeeded.
 
 mod ir;
+pub mod monitoring;
 pub mod output;
 pub mod sql;
 mod templates;
@@ -133,7 +134,11 @@ pub trait Backend {
 
 /// Every built-in backend, in the order they run.
 pub fn builtin() -> Vec<Box<dyn Backend>> {
-    vec![Box::new(ir::IrBackend), Box::new(sql::SqlBackend)]
+    vec![
+        Box::new(ir::IrBackend),
+        Box::new(sql::SqlBackend),
+        Box::new(monitoring::MonitoringBackend),
+    ]
 }
 
 /// Looks up backends by name, adding those they need; unknown names are errors.

@@ -28,6 +28,14 @@ impl Templates {
                 .build()
                 .expect("the default delimiters are valid"),
         );
+        env.add_filter(
+            "yaml",
+            |value: minijinja::Value| -> Result<String, minijinja::Error> {
+                yaml_value(&value).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+                })
+            },
+        );
         let prefix = format!("{backend}/");
         let mut broken = Vec::new();
         for (path, text) in TEMPLATES {
@@ -73,6 +81,46 @@ impl Templates {
     }
 }
 
+/// The `yaml` filter: a value as a YAML flow scalar or collection that reads back as the same
+/// value, in the plainest style that does: plain for simple words and paths, single quotes
+/// for other one-line text (so PromQL's `"` needs no escape), JSON for the rest (JSON is a
+/// subset of YAML, and serde_json escapes only what it must).
+fn yaml_value(value: &minijinja::Value) -> Result<String, serde_json::Error> {
+    match value.as_str() {
+        Some(text) => Ok(yaml_text(text)),
+        None => serde_json::to_string(value),
+    }
+}
+
+pub fn yaml_text(text: &str) -> String {
+    // Words a YAML 1.1 or 1.2 reader would take for something other than text.
+    const SPECIAL: &[&str] = &[
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+    ];
+    let plain = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        && !SPECIAL.contains(&text.to_ascii_lowercase().as_str());
+    if plain {
+        return text.to_owned();
+    }
+    let printable = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() && c != '\u{feff}' && c != '\u{2028}' && c != '\u{2029}')
+        && !text.starts_with(' ')
+        && !text.ends_with(' ');
+    if printable {
+        format!("'{}'", text.replace('\'', "''"))
+    } else {
+        serde_json::to_string(text).expect("text serialises")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +134,49 @@ mod tests {
             }
         }
         assert!(!TEMPLATES.is_empty());
+    }
+
+    #[test]
+    fn yaml_text_reads_back_as_written() {
+        let cases = [
+            "shop",
+            "/metrics",
+            "a-b_c.d",
+            "yes",
+            "No",
+            "null",
+            "1.0",
+            "15s",
+            "",
+            " lead",
+            "it's",
+            "sum(rate(x{a=\"b\"}[5m])) > 0.5 # not a comment",
+            "key: value",
+            "- item",
+            "line\nbreak",
+            "tab\there",
+            "{{ $labels.job }} is down",
+            "[1, 2]",
+            "*anchor",
+            "&ref",
+            "!tag",
+            "%directive",
+            "@at",
+            "`tick",
+            "café ☕",
+        ];
+        for text in cases {
+            let written = yaml_text(text);
+            let read: serde_yaml::Value =
+                serde_yaml::from_str(&format!("v: {written}\n")).expect(&written);
+            assert_eq!(
+                read["v"].as_str(),
+                Some(text),
+                "{text:?} written as {written}"
+            );
+        }
+        assert_eq!(yaml_text("shop"), "shop");
+        assert_eq!(yaml_text("up{a=\"b\"}"), "'up{a=\"b\"}'");
     }
 
     #[test]

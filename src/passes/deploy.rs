@@ -5,13 +5,227 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{ComponentKind, Engine, Ir, ServiceId};
 use crate::source::Span;
 use rustc_hash::FxHashMap;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 /// Non-root containers cannot bind below this port.
 const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
 /// Paths every service serves itself: liveness, readiness and metrics.
-const RESERVED_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const RESERVED_ROUTES: &[&str] = &[LIVENESS_PATH, READINESS_PATH, METRICS_PATH];
+/// Answers while the process runs.
+pub const LIVENESS_PATH: &str = "/healthz";
+/// Answers 200 while every database the service uses is reachable, 503 otherwise.
+pub const READINESS_PATH: &str = "/readyz";
+/// The metric catalogue in Prometheus' text format.
+pub const METRICS_PATH: &str = "/metrics";
 
-pub fn run(ir: &Ir, diags: &mut Diagnostics) {
+/// Where things run and how they are reached: the names and ports that the code, docker, k8s
+/// and monitoring backends must agree on, decided once here.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct DeployFacts {
+    pub services: Vec<ServiceFacts>,
+    /// A Prometheus exporter for each database the deployment runs (not external ones, and
+    /// not SQLite, which lives inside a service).
+    pub exporters: Vec<ExporterFacts>,
+    /// Prometheus and Grafana, when monitoring is on.
+    pub monitoring: Option<MonitoringFacts>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ServiceFacts {
+    pub name: String,
+    /// Its host name: the compose service and the Kubernetes Service.
+    pub host: String,
+    pub port: u16,
+    /// The name of its container port in Kubernetes.
+    pub port_name: String,
+    /// In Kubernetes, a headless Service (publishing not-ready pods too) whose DNS name has
+    /// an address for every pod: what Prometheus scrapes, one target per pod.
+    pub pods_host: String,
+    pub liveness_path: String,
+    pub readiness_path: String,
+    pub metrics_path: String,
+    /// The databases its components use, in declaration order.
+    pub databases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ExporterFacts {
+    pub database: String,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub port_name: String,
+    pub metrics_path: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MonitoringFacts {
+    pub prometheus_host: String,
+    pub prometheus_port: u16,
+    pub grafana_host: String,
+    pub grafana_port: u16,
+    pub scrape_interval_ms: u64,
+}
+
+/// The ports the exporters listen on: their upstream defaults.
+fn exporter_port(engine: Engine) -> Option<u16> {
+    match engine {
+        Engine::Postgresql => Some(9187),
+        Engine::Mysql => Some(9104),
+        Engine::Sqlite => None,
+    }
+}
+
+/// The databases a component reads or writes.
+fn databases_of(ir: &Ir, kind: &ComponentKind, out: &mut Vec<crate::ir::DatabaseId>) {
+    let mut add = |id: Option<crate::ir::DatabaseId>| {
+        if let Some(id) = id {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    };
+    match kind {
+        ComponentKind::Store { database, .. } => add(database.try_id()),
+        ComponentKind::Api { exposes, .. } => {
+            for exposure in exposes {
+                if let Some(store) = exposure.store.try_id() {
+                    if let ComponentKind::Store { database, .. } = &ir.components[store].kind {
+                        add(database.try_id());
+                    }
+                }
+            }
+        }
+        ComponentKind::Sink { store: Some(store) } => {
+            if let Some(store) = store.try_id() {
+                if let ComponentKind::Store { database, .. } = &ir.components[store].kind {
+                    add(database.try_id());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A name as a host name (an RFC 1123 label): lower case, `-` for `_`.
+pub fn host_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+/// Services, databases, exporters, Prometheus and Grafana share one network namespace in
+/// compose and in a Kubernetes namespace: two of them may not take the same host name.
+fn check_hosts(ir: &Ir, facts: &DeployFacts, diags: &mut Diagnostics) {
+    let mut taken: FxHashMap<String, String> = FxHashMap::default();
+    let mut claim = |host: String, what: String, span: Option<Span>| {
+        if let Some(first) = taken.get(&host) {
+            let mut d = Diagnostic::error(
+                Code::NameCollision,
+                format!("{what} and {first} would both be reached as host `{host}`"),
+            )
+            .help("rename one: compose and Kubernetes give each the same name on one network");
+            if let Some(span) = span {
+                d = d.label(span, "this name");
+            }
+            diags.push(d);
+        } else {
+            taken.insert(host, what);
+        }
+    };
+    if let Some(m) = &facts.monitoring {
+        claim(m.prometheus_host.clone(), "Prometheus".to_owned(), None);
+        claim(m.grafana_host.clone(), "Grafana".to_owned(), None);
+    }
+    for exporter in &facts.exporters {
+        let span = ir
+            .databases
+            .iter()
+            .find(|(_, d)| d.name == exporter.database)
+            .map(|(id, _)| ir.spans.database(id).name);
+        claim(
+            exporter.host.clone(),
+            format!("the exporter of database `{}`", exporter.database),
+            span,
+        );
+    }
+    for (id, service) in ir.services.iter() {
+        let span = ir.spans.service(id).name;
+        claim(
+            host_name(&service.name),
+            format!("service `{}`", service.name),
+            Some(span),
+        );
+    }
+    for (id, database) in ir.databases.iter() {
+        if !database.external && database.engine != Engine::Sqlite {
+            let span = ir.spans.database(id).name;
+            claim(
+                host_name(&database.name),
+                format!("database `{}`", database.name),
+                Some(span),
+            );
+        }
+    }
+}
+
+fn deploy_facts(ir: &Ir) -> DeployFacts {
+    let services = ir
+        .services
+        .values()
+        .map(|service| {
+            let mut ids = Vec::new();
+            for component in service.components.iter().filter_map(crate::ir::Ref::try_id) {
+                databases_of(ir, &ir.components[component].kind, &mut ids);
+            }
+            ids.sort_unstable_by_key(|id| id.index());
+            ServiceFacts {
+                name: service.name.clone(),
+                host: host_name(&service.name),
+                port: service.port,
+                port_name: "http".to_owned(),
+                pods_host: format!("{}-pods", host_name(&service.name)),
+                liveness_path: LIVENESS_PATH.to_owned(),
+                readiness_path: READINESS_PATH.to_owned(),
+                metrics_path: METRICS_PATH.to_owned(),
+                databases: ids
+                    .iter()
+                    .map(|id| ir.databases[*id].name.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    let exporters = ir
+        .databases
+        .values()
+        .filter(|d| !d.external)
+        .filter_map(|d| {
+            Some(ExporterFacts {
+                database: d.name.clone(),
+                engine: d.engine,
+                host: format!("{}-exporter", host_name(&d.name)),
+                port: exporter_port(d.engine)?,
+                port_name: "metrics".to_owned(),
+                metrics_path: METRICS_PATH.to_owned(),
+            })
+        })
+        .collect();
+    let monitoring = ir.monitoring.enabled.then(|| MonitoringFacts {
+        prometheus_host: "prometheus".to_owned(),
+        prometheus_port: 9090,
+        grafana_host: "grafana".to_owned(),
+        grafana_port: 3000,
+        scrape_interval_ms: ir.monitoring.scrape_interval_ms,
+    });
+    DeployFacts {
+        services,
+        exporters,
+        monitoring,
+    }
+}
+
+pub fn run(ir: &Ir, facts: &mut super::Facts, diags: &mut Diagnostics) {
+    facts.deploy = deploy_facts(ir);
+    check_hosts(ir, &facts.deploy, diags);
     // Placement: where each component runs.
     let mut service_of: Vec<Option<ServiceId>> = vec![None; ir.components.len()];
     for (service_id, service) in ir.services.iter() {

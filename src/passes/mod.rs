@@ -23,7 +23,11 @@ mod resolve;
 mod types;
 
 pub use database::{DatabaseFacts, EnumTypeFacts, ForeignKeyFacts, IndexFacts, TableFacts};
-pub use observe::{Metric, MetricKind};
+pub use deploy::{
+    DeployFacts, ExporterFacts, LIVENESS_PATH, METRICS_PATH, MonitoringFacts, READINESS_PATH,
+    ServiceFacts,
+};
+pub use observe::{Metric, MetricKind, flow_label, le_label};
 
 use crate::diag::Diagnostics;
 use crate::ir::Ir;
@@ -80,6 +84,9 @@ pub struct Facts {
     /// The metrics the generated service exports and monitoring charts and alerts on
     /// (from `observe`). Nothing may use a metric that is not here.
     pub metrics: Vec<Metric>,
+    /// Host names, ports and paths of the services, database exporters and monitoring
+    /// (from `deploy`).
+    pub deploy: DeployFacts,
 }
 
 /// An IR that every pass accepted, and what the passes learned: the only input a backend
@@ -140,7 +147,7 @@ pub fn run_passes(ir: &mut Ir, facts: &mut Facts, last: Option<PassName>) -> Dia
                 PassName::Flows => flows::run(ir, &mut diags),
                 PassName::Graph => graph::run(ir, facts, &mut diags),
                 PassName::Database => database::run(ir, facts, &mut diags),
-                PassName::Deploy => deploy::run(ir, &mut diags),
+                PassName::Deploy => deploy::run(ir, facts, &mut diags),
                 PassName::Observe => observe::run(ir, facts, &mut diags),
             }
             if diags.has_errors() {

@@ -40,6 +40,27 @@ pub struct Metric {
     pub exported_by: Vec<String>,
 }
 
+/// The `le` label of a histogram bucket with upper bound `bound`, as the generated service
+/// writes it and as rules select it: the shortest decimal that reads back as the same `f64`
+/// (`0.02`, `1`, `2.5`), as Prometheus' own Go client writes it. Prometheus 3 turns `1` into
+/// `1.0` when it scrapes, so selectors match both (see the monitoring backend).
+pub fn le_label(bound: f64) -> String {
+    if bound == f64::INFINITY {
+        "+Inf".to_owned()
+    } else {
+        // Rust's `Display` for f64 is the shortest round-tripping form, without an exponent.
+        format!("{bound}")
+    }
+}
+
+/// The `flow` label of a flow's metrics: `FROM.PORT->TO.PORT`.
+pub fn flow_label(flow: &crate::ir::Flow) -> String {
+    format!(
+        "{}.{}->{}.{}",
+        flow.from.component.name, flow.from.port, flow.to.component.name, flow.to.port
+    )
+}
+
 fn measurable(kind: &ComponentKind, indicator: Indicator) -> bool {
     use Indicator::{ErrorRate, Latency, Throughput};
     match kind {
@@ -59,7 +80,22 @@ fn unit_words(unit: Unit) -> &'static str {
     }
 }
 
+/// Which components flows connect: only they run the dataflow machinery (channels, batches)
+/// and export its metrics.
+fn in_flow(ir: &Ir) -> Vec<bool> {
+    let mut in_flow = vec![false; ir.components.len()];
+    for flow in ir.flows.values() {
+        for end in [&flow.from, &flow.to] {
+            if let Some(id) = end.component.try_id() {
+                in_flow[id.index()] = true;
+            }
+        }
+    }
+    in_flow
+}
+
 pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
+    let in_flow = in_flow(ir);
     let mut names: FxHashMap<&str, crate::source::Span> = FxHashMap::default();
     for (id, slo) in ir.slos.iter() {
         let spans = ir.spans.slo(id);
@@ -94,6 +130,20 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
                 )
                 .label(spans.indicator, "not measurable here")
                 .help("latency, availability and error rate are measured per request on APIs and sources (and latency per write on stores); throughput everywhere"),
+            );
+            continue;
+        }
+        if matches!(component.kind, ComponentKind::Store { .. }) && !in_flow[component_id.index()] {
+            diags.push(
+                Diagnostic::error(
+                    Code::SloNotMeasurable,
+                    format!(
+                        "store `{}` takes no flow, so it writes no batches to measure",
+                        component.name
+                    ),
+                )
+                .label(spans.indicator, "not measurable here")
+                .help("an api writes through it row by row: put the objective on the api instead"),
             );
             continue;
         }
@@ -193,15 +243,7 @@ fn with_thresholds(base: &[f64], thresholds: impl Iterator<Item = f64>) -> Vec<f
 fn catalogue(ir: &Ir) -> Vec<Metric> {
     use MetricKind::{Counter, Gauge, Histogram};
     let all: Vec<String> = ir.services.values().map(|s| s.name.clone()).collect();
-    // Components that flows connect: only they run the dataflow machinery (channels, batches).
-    let mut in_flow = vec![false; ir.components.len()];
-    for flow in ir.flows.values() {
-        for end in [&flow.from, &flow.to] {
-            if let Some(id) = end.component.try_id() {
-                in_flow[id.index()] = true;
-            }
-        }
-    }
+    let in_flow = in_flow(ir);
     let running = |pred: &dyn Fn(&ComponentKind, bool) -> bool| -> Vec<String> {
         ir.services
             .values()
@@ -263,8 +305,8 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
         metric(
             "http_requests_total",
             Counter,
-            "HTTP requests answered, by route, method and status code.",
-            &["route", "method", "status"],
+            "HTTP requests answered, by component (api or source), route, method and status code.",
+            &["component", "route", "method", "status"],
             vec![],
             all.clone(),
         ),
@@ -272,7 +314,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             "http_request_duration_seconds",
             Histogram,
             "Time from receiving an HTTP request to sending the response.",
-            &["route", "method", "status"],
+            &["component", "route", "method", "status"],
             with_thresholds(&LATENCY_BUCKETS, latency_thresholds(&is_http).into_iter()),
             all.clone(),
         ),
