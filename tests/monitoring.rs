@@ -15,9 +15,12 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The examples, and the specs of `tests/fixtures/monitoring/` that reach the edges of what
+/// the rules can say.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples directory")
+    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/monitoring"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -108,6 +111,55 @@ fn monitoring_off_writes_nothing_and_says_so() {
             .detail
             .contains("monitoring is off")
     );
+}
+
+#[test]
+fn what_the_rules_cannot_say_is_reported() {
+    let path = root().join("tests/fixtures/monitoring/slo-edges.yaml");
+    let emitted = emit(&analyse(&path), &path);
+    let lines: Vec<String> = emitted
+        .report
+        .entries
+        .iter()
+        .map(|e| format!("{:?} {}: {}", e.kind, e.subject, e.detail))
+        .collect();
+    let has = |needle: &str| {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "no report line with {needle:?} in:\n{}",
+            lines.join("\n")
+        );
+    };
+    has(
+        "Approximated slo api_availability: `ApiAvailabilityBudgetBurnSlow` leaves out its 3d/6h windows at 1× burn: longer than the SLO's 1d window",
+    );
+    has(
+        "Approximated slo loose: `LooseBudgetBurnFast` leaves out its 1h/5m windows at 14.4× burn: with a 10% error budget",
+    );
+    has("Dropped slo api_p99_9_latency: no `ApiP999LatencyBudgetBurnSlow` alert");
+    has("Dropped alert delivery");
+    let rules = text(&emitted.files, "monitoring/prometheus/rules.yml");
+    assert!(!rules.contains("alert: ApiP999LatencyBudgetBurnSlow"));
+    assert!(
+        rules.contains("alert: LooseBudgetBurnFast"),
+        "the 6x pair still applies"
+    );
+    for alert in [
+        "CleanThroughputBelowObjective",
+        "CleanErrorRateAboveCeiling",
+        "KeptP95LatencyBudgetBurnFast",
+        "KeptErrorRateAboveCeiling",
+        "KeptThroughputBelowObjective",
+        "LogErrorRateAboveCeiling",
+        "LogThroughputBelowObjective",
+        "ApiThroughputBelowObjective",
+        "FlowBacklogGrowing",
+        "StoreWriteFailures",
+        "SinkDeliveryFailures",
+        "MessagesDropped",
+    ] {
+        assert!(rules.contains(&format!("alert: {alert}\n")), "no {alert}");
+    }
 }
 
 #[test]
@@ -438,7 +490,7 @@ fn written(test: &str) -> Vec<(String, PathBuf, v5c::Analysed)> {
 #[ignore = "needs promtool and yamllint; run by tools/test-all"]
 fn promtool_and_yamllint_accept_every_example() {
     let written = written("checkers");
-    assert!(written.len() >= 5);
+    assert!(written.len() >= 6);
     for (name, dir, analysed) in &written {
         let prom = dir.join("monitoring/prometheus");
         let mut configs = Vec::new();

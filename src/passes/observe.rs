@@ -478,7 +478,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             metric(
                 "store_batch_duration_seconds",
                 Histogram,
-                "Time to write one batch, commit included.",
+                "Time to write one batch that committed, commit included (failed batches count in store_write_failures_total).",
                 &["store"],
                 with_thresholds(&LATENCY_BUCKETS, latency_thresholds(&is_store).into_iter()),
                 store_services.clone(),

@@ -137,6 +137,10 @@ impl Backend for MonitoringBackend {
         }
 
         let rules = rules::rules(ir, facts, &mut emitted.report);
+        emitted.report.dropped(
+            "alert delivery",
+            "Prometheus evaluates the alerts, but no Alertmanager is configured to send them: add an `alerting:` section to the Prometheus config to route them",
+        );
         let context = json!({
             "v5c_version": version,
             "system": system,

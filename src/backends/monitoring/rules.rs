@@ -564,11 +564,6 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
     }
 
     for severity in [Severity::Page, Severity::Ticket] {
-        let pairs: Vec<_> = BURNS
-            .iter()
-            .filter(|b| b.0 == severity && b.1 <= slo.window_ms)
-            .map(|b| (b.1, b.2, b.3))
-            .collect();
         let alert = format!(
             "{base}{}",
             match severity {
@@ -576,21 +571,45 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
                 Severity::Ticket => "BudgetBurnSlow",
             }
         );
-        let lowest = pairs.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
-        if pairs.is_empty() || lowest * sli.budget >= 1.0 {
+        let subject = format!("slo {}", slo.name);
+        let mut pairs = Vec::new();
+        for &(_, long, short, factor) in BURNS.iter().filter(|b| b.0 == severity) {
+            let pair = format!(
+                "{}/{} windows at {}×",
+                duration(long),
+                duration(short),
+                number(factor)
+            );
+            if long > slo.window_ms {
+                report.approximated(
+                    &subject,
+                    format!(
+                        "`{alert}` leaves out its {pair} burn: longer than the SLO's {} window",
+                        duration(slo.window_ms)
+                    ),
+                );
+            } else if factor * sli.budget >= 1.0 {
+                report.approximated(
+                    &subject,
+                    format!(
+                        "`{alert}` leaves out its {pair} burn: with a {}% error budget no error ratio reaches it",
+                        number(sli.budget * 100.0)
+                    ),
+                );
+            } else {
+                pairs.push((long, short, factor));
+            }
+        }
+        if pairs.is_empty() {
             report.dropped(
-                format!("slo {}", slo.name),
-                format!(
-                    "no `{alert}` alert: with a {} window and {}% budget, no error ratio could burn it that fast",
-                    duration(slo.window_ms),
-                    number(sli.budget * 100.0)
-                ),
+                &subject,
+                format!("no `{alert}` alert: none of its burn rates applies"),
             );
             continue;
         }
+        let lowest = pairs.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
         let expr = pairs
             .iter()
-            .filter(|p| p.2 * sli.budget < 1.0)
             .map(|(long, short, factor)| {
                 format!(
                     "({} > ({} * {b}) and {} > ({} * {b}))",
