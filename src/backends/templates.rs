@@ -115,10 +115,26 @@ pub fn yaml_text(text: &str) -> String {
         && !text.starts_with(' ')
         && !text.ends_with(' ');
     if printable {
-        format!("'{}'", text.replace('\'', "''"))
-    } else {
-        serde_json::to_string(text).expect("text serialises")
+        return format!("'{}'", text.replace('\'', "''"));
     }
+    // A double-quoted scalar, escaping every character YAML does not allow raw: C0 and C1
+    // controls, DEL, and the byte-order mark and line separators.
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -164,6 +180,11 @@ mod tests {
             "@at",
             "`tick",
             "café ☕",
+            "del\u{7f}",
+            "c1\u{85}\u{9f}",
+            "bom\u{feff}",
+            "sep\u{2028}",
+            "nul\u{0}",
         ];
         for text in cases {
             let written = yaml_text(text);

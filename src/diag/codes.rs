@@ -222,7 +222,8 @@ codes! {
     /// The objective is out of range: availability and error rate lie strictly between 0% and
     /// 100% (an availability of 100% leaves no error budget), a percentile strictly between 0
     /// and 100, a latency between 0 and an hour, a throughput between 0 and a billion per
-    /// second, and the window between an hour and a year.
+    /// second, and the window between a week and a year (burn-rate alerts scale their windows
+    /// with it; under a week the fastest would hold too few scrapes).
     SloObjective = 804, "SLO objective out of range";
     /// The value's unit does not fit the quantity: latency takes a duration, availability and
     /// error rate a percentage, throughput a rate.
@@ -231,6 +232,10 @@ codes! {
     /// quantity, such as `api_p99_latency`). Alerts and dashboards are named after SLOs, so the
     /// names must differ: remove the repeated SLO or name one of them.
     DuplicateSlo = 806, "duplicate SLO";
+    /// Prometheus must scrape at least four times in the shortest window the rules and
+    /// dashboards look at (five minutes, or one for burn-rate alerts), so the scrape interval
+    /// lies between a second and a minute.
+    ScrapeInterval = 807, "scrape interval out of range";
     /// No backend of that name is built in or loaded. `v5c backends` lists them.
     UnknownBackend = 901, "unknown backend";
     /// A backend failed to produce its files, for example a template error. This is a bug in

@@ -202,6 +202,7 @@ impl Lower<'_> {
             Some(targets) => targets.iter().map(|t| t.value).collect(),
             None => vec![Target::Compose],
         };
+        self.spans.scrape_interval = spec.observe.scrape_interval.as_ref().map(|d| d.span);
         let monitoring = Monitoring {
             enabled: spec.observe.monitoring.unwrap_or(true),
             scrape_interval_ms: spec

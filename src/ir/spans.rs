@@ -15,6 +15,8 @@ pub struct Spans {
     pub slos: Vec<SloSpans>,
     /// Where `deploy.services` is written, or the top of the file when it is not.
     pub deploy: Span,
+    /// Where `observe.scrape_interval` is written, if it is.
+    pub scrape_interval: Option<Span>,
 }
 
 impl Spans {

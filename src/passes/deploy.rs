@@ -156,6 +156,15 @@ fn check_hosts(ir: &Ir, facts: &DeployFacts, diags: &mut Diagnostics) {
             Some(span),
         );
     }
+    // Each service's headless Service (Kubernetes) takes `NAME-pods` too.
+    for (id, service) in ir.services.iter() {
+        let span = ir.spans.service(id).name;
+        claim(
+            format!("{}-pods", host_name(&service.name)),
+            format!("the pods of service `{}`", service.name),
+            Some(span),
+        );
+    }
     for (id, database) in ir.databases.iter() {
         if !database.external && database.engine != Engine::Sqlite {
             let span = ir.spans.database(id).name;

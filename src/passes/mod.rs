@@ -27,7 +27,7 @@ pub use deploy::{
     DeployFacts, ExporterFacts, LIVENESS_PATH, METRICS_PATH, MonitoringFacts, READINESS_PATH,
     ServiceFacts,
 };
-pub use observe::{Metric, MetricKind, flow_label, le_label};
+pub use observe::{Metric, MetricKind, alert_stem, flow_label, le_label};
 
 use crate::diag::Diagnostics;
 use crate::ir::Ir;

@@ -9,8 +9,12 @@ use rustc_hash::FxHashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// The shortest window an objective can be judged over with multi-window burn-rate alerts.
-const MIN_WINDOW_MS: u64 = 3_600_000;
+/// The shortest window an objective can be judged over with multi-window burn-rate alerts:
+/// their windows shrink with the SLO's (a 30-day objective pages on an hour, a 7-day one on
+/// 14 minutes), and below a week the fastest would hold too few scrapes.
+const MIN_WINDOW_MS: u64 = 7 * 24 * 3_600_000;
+const MIN_SCRAPE_MS: u64 = 1_000;
+const MAX_SCRAPE_MS: u64 = 60_000;
 const MAX_WINDOW_MS: u64 = 366 * 24 * 3_600_000;
 const MAX_RATE: f64 = 1e9;
 /// Latency buckets every histogram of seconds has; SLO thresholds are added to them so that
@@ -94,8 +98,69 @@ fn in_flow(ir: &Ir) -> Vec<bool> {
     in_flow
 }
 
+/// The stem of an SLO's alert names: `api_p99_latency` → `ApiP99Latency`.
+pub fn alert_stem(slo_name: &str) -> String {
+    slo_name
+        .split(['_', '-', '.'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
     let in_flow = in_flow(ir);
+    let scrape = ir.monitoring.scrape_interval_ms;
+    if ir.monitoring.enabled && !(MIN_SCRAPE_MS..=MAX_SCRAPE_MS).contains(&scrape) {
+        let mut d = Diagnostic::error(
+            Code::ScrapeInterval,
+            format!(
+                "a scrape interval of {} leaves too few samples in the rules' five-minute windows",
+                match scrape {
+                    s if s % 60_000 == 0 => format!("{}m", s / 60_000),
+                    s if s % 1_000 == 0 => format!("{}s", s / 1_000),
+                    s => format!("{s}ms"),
+                }
+            ),
+        )
+        .help("scrape between every second and every minute; `15s` is the default");
+        if let Some(span) = ir.spans.scrape_interval {
+            d = d.label(span, "between 1s and 1m");
+        }
+        if scrape < MIN_SCRAPE_MS {
+            d.message =
+                "a scrape interval under a second would load every target for nothing".into();
+        }
+        diags.push(d);
+    }
+    // Alert names are made from SLO names; two names that differ only in `_`, `-`, `.` or
+    // the case of a first letter would give the same alerts.
+    let mut stems: FxHashMap<String, &str> = FxHashMap::default();
+    for (id, slo) in ir.slos.iter() {
+        let stem = alert_stem(&slo.name);
+        if let Some(first) = stems.get(&stem) {
+            if *first != slo.name {
+                let spans = ir.spans.slo(id);
+                diags.push(
+                    Diagnostic::error(
+                        Code::DuplicateSlo,
+                        format!(
+                            "SLOs `{first}` and `{}` would both name their alerts `{stem}…`",
+                            slo.name
+                        ),
+                    )
+                    .label(spans.name.unwrap_or(spans.whole), "this SLO")
+                    .help("give one of them a `name:` that differs in more than `_`, `-`, `.` or case"),
+                );
+            }
+        } else {
+            stems.insert(stem, &slo.name);
+        }
+    }
     let mut names: FxHashMap<&str, crate::source::Span> = FxHashMap::default();
     for (id, slo) in ir.slos.iter() {
         let spans = ir.spans.slo(id);
@@ -219,7 +284,7 @@ pub fn run(ir: &Ir, facts: &mut Facts, diags: &mut Diagnostics) {
             )),
             _ if slo.window_ms < MIN_WINDOW_MS || slo.window_ms > MAX_WINDOW_MS => Some((
                 spans.whole,
-                "the window must be between an hour (for burn-rate alerts to judge it) and a year"
+                "the window must be between a week (for burn-rate alerts to judge it) and a year"
                     .to_owned(),
             )),
             _ => None,

@@ -3,6 +3,14 @@
 //! store (batch latency and size, pool use). Panel ids count up in a fixed order and the uid
 //! comes from the system's name, so a rebuild gives the same bytes and a change a small diff.
 
+// Durations are milliseconds of at most a year and counts of test steps: far below
+// 2^52, so they pass between u64 and f64 exactly.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use super::promql::{Matcher, selector};
 use crate::ir::{ComponentKind, Indicator, Ir};
 use crate::passes::{Facts, flow_label};
@@ -170,8 +178,12 @@ pub fn dashboard(ir: &Ir, facts: &Facts) -> Value {
             let by_slo = |record: &str| selector(record, &[Matcher::Eq("slo", slo.name.clone())]);
             match slo.indicator {
                 Indicator::Throughput => l.stat(
-                    &format!("{} (now, objective {}/s)", slo.text, slo.objective.value),
-                    "reqps",
+                    &format!(
+                        "{}: per second now (objective {})",
+                        slo.text,
+                        super::promql::number(slo.objective.value)
+                    ),
+                    "short",
                     &by_slo("slo:throughput:rate5m"),
                     &steps(slo.objective.value),
                 ),
@@ -271,6 +283,35 @@ pub fn dashboard(ir: &Ir, facts: &Facts) -> Value {
                         &[(&used, "{{job}} {{state}}"), (&max, "{{job}} max")],
                     );
                 }
+            }
+            ComponentKind::Transformer if has(facts, "component_errors_total") => {
+                l.row(&format!("transformer `{name}`"));
+                let by = [Matcher::Eq("component", name.clone())];
+                let received = selector("component_received_total", &by);
+                let emitted = selector("component_emitted_total", &by);
+                let errors = selector("component_errors_total", &by);
+                let r = format!("sum(rate({received}[{rate}]))");
+                let e = format!("sum by (port) (rate({emitted}[{rate}]))");
+                let x = format!("sum(rate({errors}[{rate}]))");
+                l.timeseries(
+                    "Messages per second",
+                    "short",
+                    &[(&r, "received"), (&e, "emitted on {{port}}")],
+                );
+                l.timeseries("Errors per second", "short", &[(&x, "errors")]);
+            }
+            ComponentKind::Sink { .. } if has(facts, "sink_delivered_total") => {
+                l.row(&format!("sink `{name}`"));
+                let by = [Matcher::Eq("sink", name.clone())];
+                let delivered = selector("sink_delivered_total", &by);
+                let failed = selector("sink_failures_total", &by);
+                let d = format!("sum(rate({delivered}[{rate}]))");
+                let f = format!("sum(rate({failed}[{rate}]))");
+                l.timeseries(
+                    "Deliveries per second",
+                    "short",
+                    &[(&d, "delivered"), (&f, "failed")],
+                );
             }
             _ => {}
         }

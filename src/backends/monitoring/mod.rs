@@ -17,7 +17,8 @@
 //!   prometheus/prometheus.yml           compose: static targets by service name
 //!   prometheus/prometheus-kubernetes.yml  Kubernetes: pods by their headless Service's DNS
 //!   prometheus/rules.yml                recording and alert rules
-//!   prometheus/rules.test.yml           promtool unit tests of every alert
+//!   prometheus/rules.test.yml           promtool unit tests of every alert, evaluated each minute
+//!   prometheus/rules.slow.test.yml      … of the slow-burn tickets, evaluated every 10 minutes
 //!   grafana/dashboards/SYSTEM.json
 //!   grafana/provisioning/datasources/prometheus.yml
 //!   grafana/provisioning/dashboards/v5c.yml
@@ -25,6 +26,7 @@
 
 pub mod dashboard;
 pub mod promql;
+mod proofs;
 pub mod rules;
 
 use super::{Backend, Emitted, Templates};
@@ -81,6 +83,7 @@ impl Backend for MonitoringBackend {
                     "target": format!("{}:{}", s.host, s.port),
                     "port": s.port,
                     "pods_target": s.pods_host,
+                    "replicas_target": s.host,
                     "labels": [],
                 })
             })
@@ -93,6 +96,7 @@ impl Backend for MonitoringBackend {
                 "target": format!("{}:{}", e.host, e.port),
                 "port": e.port,
                 "pods_target": null,
+                "replicas_target": null,
                 "labels": [{ "name": "database", "value": e.database }],
             })
         }));
@@ -101,7 +105,7 @@ impl Backend for MonitoringBackend {
                 Target::Compose,
                 "prometheus.yml",
                 "docker compose",
-                "every service and database exporter by its compose service name.",
+                "each service's replicas by the DNS name compose gives them (one address per replica), each exporter by its name.",
             ),
             (
                 Target::Kubernetes,
@@ -145,16 +149,43 @@ impl Backend for MonitoringBackend {
             "v5c_version": version,
             "system": system,
             "groups": rules.groups,
-            "tests": rules.tests,
         });
         files.push((
             format!("{PROMETHEUS_DIR}/rules.yml"),
             templates.render("rules.yml.j2", &context)?,
         ));
-        files.push((
-            format!("{PROMETHEUS_DIR}/rules.test.yml"),
-            templates.render("rules.test.yml.j2", &context)?,
-        ));
+        for (file, tests, step, what) in [
+            (
+                "rules.test.yml",
+                &rules.tests,
+                rules::FAST_STEP,
+                "every alert but the slow-burn tickets",
+            ),
+            (
+                "rules.slow.test.yml",
+                &rules.slow_tests,
+                rules::SLOW_STEP,
+                "the slow-burn tickets, whose windows are days long",
+            ),
+        ] {
+            if tests.is_empty() {
+                continue;
+            }
+            files.push((
+                format!("{PROMETHEUS_DIR}/{file}"),
+                templates.render(
+                    "rules.test.yml.j2",
+                    json!({
+                        "v5c_version": version,
+                        "system": system,
+                        "file": file,
+                        "what": what,
+                        "evaluation_interval": promql::duration(step),
+                        "tests": tests,
+                    }),
+                )?,
+            ));
+        }
         let alerts: Vec<serde_json::Value> = rules
             .groups
             .iter()

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 pub enum Matcher<'a> {
     Eq(&'a str, String),
     Re(&'a str, String),
+    NotRe(&'a str, String),
 }
 
 /// `metric{matchers}`, with values quoted as PromQL strings.
@@ -19,6 +20,7 @@ pub fn selector(metric: &str, matchers: &[Matcher<'_>]) -> String {
         let (label, op, value) = match m {
             Matcher::Eq(l, v) => (l, "=", v),
             Matcher::Re(l, v) => (l, "=~", v),
+            Matcher::NotRe(l, v) => (l, "!~", v),
         };
         let _ = write!(text, "{label}{op}{}", quote(value));
     }
@@ -64,14 +66,42 @@ pub fn one_of(values: &[String]) -> String {
         .join("|")
 }
 
-/// The `le` matcher for a bucket bound: the service writes `1`, and Prometheus 3 stores
-/// it as `1.0`; both are matched.
+/// The `le` matcher for a bucket bound. The service writes the shortest decimal (`1`,
+/// `0.00005`); Prometheus 3 rewrites it on scrape as Go's `%g` does (`1.0`, `5e-05`). Both
+/// spellings are matched.
 pub fn le(bound: f64) -> Matcher<'static> {
     let label = crate::passes::le_label(bound);
-    if label.contains(['.', 'e', 'I']) {
+    let mut spellings = vec![label.clone()];
+    let g = go_g(bound);
+    let g = if g.contains(['.', 'e', 'I']) {
+        g
+    } else {
+        format!("{g}.0")
+    };
+    if g != label {
+        spellings.push(g);
+    }
+    if spellings.len() == 1 {
         Matcher::Eq("le", label)
     } else {
-        Matcher::Re("le", format!("{label}|{label}[.]0"))
+        Matcher::Re("le", one_of(&spellings))
+    }
+}
+
+/// `strconv.FormatFloat(v, 'g', -1, 64)`: the shortest digits, with an exponent (of at least
+/// two digits) below 1e-4 or from 1e21 up.
+fn go_g(v: f64) -> String {
+    if v == f64::INFINITY {
+        return "+Inf".to_owned();
+    }
+    let e = format!("{v:e}"); // `5e-5`, `1.5e3`
+    let (mantissa, exp) = e.split_once('e').expect("`{:e}` has an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    if v != 0.0 && !(-4..21).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{v}")
     }
 }
 
@@ -96,13 +126,13 @@ pub fn duration(ms: u64) -> String {
     unreachable!("1 ms divides every duration")
 }
 
-/// A number as PromQL reads it, rounded to 12 significant digits so that `1 - 0.99` is
+/// A number as PromQL reads it, rounded to 10 significant digits so that `1 - 0.99` is
 /// written `0.01`, not `0.010000000000000009`.
 pub fn number(value: f64) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{value}");
     }
-    let rounded: f64 = format!("{value:.11e}").parse().expect("a float reads back");
+    let rounded: f64 = format!("{value:.9e}").parse().expect("a float reads back");
     format!("{rounded}")
 }
 
@@ -140,11 +170,17 @@ mod tests {
         assert_eq!(number(14.4), "14.4");
         assert_eq!(number(600.0), "600");
         assert_eq!(number(0.0), "0");
+        assert_eq!(number((100.0 - 99.999) / 100.0), "0.00001");
     }
 
     #[test]
-    fn integral_bounds_match_both_spellings() {
+    fn bounds_match_the_spelling_of_prometheus_2_and_3() {
         assert!(matches!(le(1.0), Matcher::Re("le", v) if v == "1|1[.]0"));
         assert!(matches!(le(0.02), Matcher::Eq("le", v) if v == "0.02"));
+        assert!(matches!(le(0.00005), Matcher::Re("le", v) if v == "0[.]00005|5e-05"));
+        assert!(matches!(le(0.000_125), Matcher::Eq("le", v) if v == "0.000125"));
+        assert!(matches!(le(0.000_012_5), Matcher::Re("le", v) if v == "0[.]0000125|1[.]25e-05"));
+        assert_eq!(go_g(0.0001), "0.0001");
+        assert_eq!(go_g(2.5), "2.5");
     }
 }

@@ -1,31 +1,41 @@
 //! Recording and alert rules from the spec's SLOs and from what every service needs, each
-//! alert with `promtool test rules` cases: series where it must fire (and when), and series
-//! where it must stay quiet.
+//! alert with the `promtool test rules` cases that prove it (see `proofs.rs`).
 //!
 //! Ratio objectives (availability, latency) get the multi-window, multi-burn-rate alerts of
 //! the Google SRE workbook (chapter 5, "Alerting on SLOs"): a page when the budget burns 14.4
 //! times faster than the window allows over an hour, or 6 times over six hours; a ticket at 3
-//! times over a day or once over three days. Each long window has a short one (a twelfth of
-//! it) that must agree, so an alert stops soon after the burn does. Pairs whose long window
-//! exceeds the SLO's window are left out. An error-rate objective is a ceiling:
-//! a page when the error ratio stays above it for both five minutes and an hour. A throughput
-//! objective is a capacity promise: a ticket when the component handles less than the
-//! objective while it is refusing or holding back work.
+//! times over a day or once over three days, each long window confirmed by a short one (a
+//! twelfth of it) so an alert stops soon after the burn does. Those windows are the
+//! workbook's for a 30-day objective; for other windows they scale with it, as Pyrra does,
+//! so each alert still means the same share of the budget spent (2%, 5%, 10%, 10%). An
+//! error-rate objective is a ceiling: a page when the error ratio stays above it over both
+//! five minutes and an hour. A throughput objective is a capacity promise: a ticket when the
+//! component handles less than the objective while it is refusing or holding back work.
+
+// Durations are milliseconds of at most a year and counts of test steps: far below
+// 2^52, so they pass between u64 and f64 exactly.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use super::promql::{Matcher, duration, le, number, one_of, selector};
+use super::proofs::{Check, MINUTE, RatioAlert, Scenario, Series, counter, gauge, ratio_scenarios};
 use crate::backends::LoweringReport;
 use crate::ir::{ComponentKind, Indicator, Ir, Slo};
-use crate::passes::{Facts, flow_label};
+use crate::passes::{Facts, alert_stem, flow_label};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
+/// The SLO window the workbook's burn windows are given for.
+const BASE_WINDOW: u64 = 30 * DAY;
 
-/// Budget burn alerts: (severity, long window, short window, burn rate). A burn rate of 1
-/// spends the budget exactly over the SLO's window; 14.4 spends 2% of a 30-day budget in an
-/// hour.
+/// Budget burn alerts: (severity, long window and short window for a 30-day objective, burn
+/// rate). A burn rate of 1 spends the budget exactly over the SLO's window.
 const BURNS: [(Severity, u64, u64, f64); 4] = [
     (Severity::Page, HOUR, 5 * MINUTE, 14.4),
     (Severity::Page, 6 * HOUR, 30 * MINUTE, 6.0),
@@ -38,6 +48,15 @@ const BURNS: [(Severity, u64, u64, f64); 4] = [
 pub enum Severity {
     Page,
     Ticket,
+}
+
+impl Severity {
+    fn label(self) -> &'static str {
+        match self {
+            Severity::Page => "page",
+            Severity::Ticket => "ticket",
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -62,18 +81,38 @@ pub struct Rule {
     pub actions: Vec<String>,
 }
 
+impl Rule {
+    fn record(name: &str, expr: String, labels: BTreeMap<String, String>) -> Rule {
+        Rule {
+            record: Some(name.to_owned()),
+            alert: None,
+            expr,
+            for_: None,
+            labels,
+            annotations: BTreeMap::new(),
+            actions: vec![],
+        }
+    }
+}
+
 /// One `promtool test rules` case.
 #[derive(Debug, Serialize)]
 pub struct TestCase {
     pub name: String,
+    pub interval: String,
     pub input_series: Vec<Series>,
     pub alert_rule_test: Vec<AlertCheck>,
+    pub promql_expr_test: Vec<ExprCheck>,
 }
 
+/// An expression's value at a time: used for what no alert shows, the remaining budget.
 #[derive(Debug, Serialize)]
-pub struct Series {
-    pub series: String,
-    pub values: String,
+pub struct ExprCheck {
+    pub expr: String,
+    pub eval_time: String,
+    /// The labels of the one sample, in the exposition format.
+    pub labels: String,
+    pub value: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,40 +128,20 @@ pub struct ExpAlert {
     pub exp_annotations: BTreeMap<String, String>,
 }
 
-/// What the rules file and its tests hold.
+/// The rules file and its two test files: `tests` evaluate every minute; `slow_tests`, for
+/// alerts whose windows are days long, every `SLOW_STEP`.
 #[derive(Debug, Default, Serialize)]
 pub struct Rules {
     pub groups: Vec<Group>,
     pub tests: Vec<TestCase>,
+    pub slow_tests: Vec<TestCase>,
 }
 
-/// How an alert is proven: the series that break it and the series that keep it quiet, the
-/// labels the alert then carries, and when it fires.
-struct Proof {
-    broken: Vec<Series>,
-    holding: Vec<Series>,
-    /// Labels of the firing alert besides alertname and the rule's own labels.
-    labels: BTreeMap<String, String>,
-    /// When the expression first holds on the broken series (ms from the start).
-    true_from: u64,
-}
+pub const FAST_STEP: u64 = MINUTE;
+pub const SLOW_STEP: u64 = 10 * MINUTE;
 
-/// Test series advance one sample a minute for this many minutes.
-const STEPS: u64 = 120;
-
-fn counter(series: String, per_minute: f64) -> Series {
-    Series {
-        series,
-        values: format!("0+{}x{STEPS}", number(per_minute)),
-    }
-}
-
-fn gauge(series: String, value: f64) -> Series {
-    Series {
-        series,
-        values: format!("{}x{STEPS}", number(value)),
-    }
-}
+/// Requests (or events) per minute in test series.
+const TEST_RATE: f64 = 1200.0;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -131,7 +150,7 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `{k="v",…}` for a test series.
+/// `metric{k="v",…}` for a test series.
 fn series(metric: &str, pairs: &[(&str, &str)]) -> String {
     let matchers: Vec<Matcher<'_>> = pairs
         .iter()
@@ -140,17 +159,29 @@ fn series(metric: &str, pairs: &[(&str, &str)]) -> String {
     selector(metric, &matchers)
 }
 
+/// A counter rising `per_minute` in each segment of `(steps, per_minute)`.
+fn rising(name: String, step: u64, segments: &[(u64, f64)]) -> Series {
+    let minutes = step as f64 / MINUTE as f64;
+    let per_step: Vec<(u64, f64)> = segments.iter().map(|&(n, r)| (n, r * minutes)).collect();
+    counter(name, &per_step)
+}
+
+/// Input series for an evaluation step and segments of `(steps, error ratio)`.
+type SeriesWith = dyn Fn(u64, &[(u64, f64)]) -> Vec<Series>;
+
 /// The SLI of a ratio objective: its error ratio over a window, as PromQL, and test series
-/// with a given error ratio.
+/// for segments of `(steps, error ratio)`.
 struct RatioSli {
     error_ratio: Box<dyn Fn(&str) -> String>,
-    series_with: Box<dyn Fn(f64) -> Vec<Series>>,
+    series_with: Box<SeriesWith>,
     /// The share of events that may fail.
     budget: f64,
 }
 
-/// Requests per minute in test series.
-const TEST_RATE: f64 = 1200.0;
+/// `sum(rate(x[w]))`, or 0 while `x` has no series yet (no request has failed so far).
+fn failures(selector: &str, w: &str) -> String {
+    format!("(sum(rate({selector}[{w}])) or vector(0))")
+}
 
 fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
     let component = &ir.components[slo.component.try_id()?];
@@ -162,7 +193,7 @@ fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
     match (slo.indicator, &component.kind) {
         (Indicator::Availability | Indicator::ErrorRate, _) if http => {
             let budget = match slo.indicator {
-                Indicator::Availability => 1.0 - slo.objective.value / 100.0,
+                Indicator::Availability => (100.0 - slo.objective.value) / 100.0,
                 _ => slo.objective.value / 100.0,
             };
             let n = name.clone();
@@ -179,35 +210,32 @@ fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
                             Matcher::Re("status", "5..".into()),
                         ],
                     );
-                    format!("sum(rate({bad}[{w}])) / sum(rate({all}[{w}]))")
+                    format!("{} / sum(rate({all}[{w}]))", failures(&bad, w))
                 }),
-                series_with: Box::new(move |ratio| {
-                    let route = "/test";
+                series_with: Box::new(move |step, segments| {
+                    let request = |status: &str| {
+                        series(
+                            "http_requests_total",
+                            &[
+                                ("component", &name),
+                                ("route", "/test"),
+                                ("method", "GET"),
+                                ("status", status),
+                            ],
+                        )
+                    };
+                    // Of the requests that do not fail, 5% are the client's errors (404),
+                    // which are not the service's failures.
+                    let share = |f: &dyn Fn(f64) -> f64| -> Vec<(u64, f64)> {
+                        segments
+                            .iter()
+                            .map(|&(n, r)| (n, TEST_RATE * f(r)))
+                            .collect()
+                    };
                     vec![
-                        counter(
-                            series(
-                                "http_requests_total",
-                                &[
-                                    ("component", &name),
-                                    ("route", route),
-                                    ("method", "GET"),
-                                    ("status", "200"),
-                                ],
-                            ),
-                            TEST_RATE * (1.0 - ratio),
-                        ),
-                        counter(
-                            series(
-                                "http_requests_total",
-                                &[
-                                    ("component", &name),
-                                    ("route", route),
-                                    ("method", "GET"),
-                                    ("status", "503"),
-                                ],
-                            ),
-                            TEST_RATE * ratio,
-                        ),
+                        rising(request("200"), step, &share(&|r| (1.0 - r) * 0.95)),
+                        rising(request("404"), step, &share(&|r| (1.0 - r) * 0.05)),
+                        rising(request("500"), step, &share(&|r| r)),
                     ]
                 }),
                 budget,
@@ -230,7 +258,7 @@ fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
                         selector(&format!("{metric}_count"), &[Matcher::Eq(label, n.clone())]);
                     format!("1 - sum(rate({good}[{w}])) / sum(rate({all}[{w}]))")
                 }),
-                series_with: Box::new(move |ratio| {
+                series_with: Box::new(move |step, segments| {
                     let le_value = crate::passes::le_label(threshold);
                     let mut base: Vec<(&str, &str)> = vec![(label, &name)];
                     if label == "component" {
@@ -238,108 +266,93 @@ fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
                     }
                     let mut bucket = base.clone();
                     bucket.push(("le", &le_value));
+                    let fast: Vec<(u64, f64)> = segments
+                        .iter()
+                        .map(|&(n, r)| (n, TEST_RATE * (1.0 - r)))
+                        .collect();
+                    let steps: u64 = segments.iter().map(|s| s.0).sum();
                     vec![
-                        counter(
-                            series(&format!("{metric}_bucket"), &bucket),
-                            TEST_RATE * (1.0 - ratio),
+                        rising(series(&format!("{metric}_bucket"), &bucket), step, &fast),
+                        rising(
+                            series(&format!("{metric}_count"), &base),
+                            step,
+                            &[(steps, TEST_RATE)],
                         ),
-                        counter(series(&format!("{metric}_count"), &base), TEST_RATE),
                     ]
                 }),
-                budget: 1.0 - percentile / 100.0,
+                budget: (100.0 - percentile) / 100.0,
             })
         }
         (Indicator::ErrorRate, kind) => {
-            // (failures, the events they are a share of: [(metric, counted as failure?)])
-            let (label, bad, others): (&str, &str, &[&str]) = match kind {
-                ComponentKind::Transformer => ("component", "component_errors_total", &[]),
+            // The failures, and what else counts towards the whole (a transformer's whole
+            // is every message it received).
+            let (label, bad, others): (&str, &str, Option<&str>) = match kind {
+                ComponentKind::Transformer => ("component", "component_errors_total", None),
                 ComponentKind::Store { .. } => (
                     "store",
                     "store_write_failures_total",
-                    &["store_batch_duration_seconds_count"],
+                    Some("store_batch_duration_seconds_count"),
                 ),
                 ComponentKind::Sink { .. } => {
-                    ("sink", "sink_failures_total", &["sink_delivered_total"])
+                    ("sink", "sink_failures_total", Some("sink_delivered_total"))
                 }
                 _ => return None,
             };
             let n = name.clone();
-            let budget = slo.objective.value / 100.0;
             Some(RatioSli {
                 error_ratio: Box::new(move |w| {
-                    let failed = format!(
-                        "sum(rate({}[{w}]))",
-                        selector(bad, &[Matcher::Eq(label, n.clone())])
-                    );
-                    if others.is_empty() {
-                        // A transformer counts every message it receives.
-                        let all = selector(
-                            "component_received_total",
-                            &[Matcher::Eq("component", n.clone())],
-                        );
-                        format!("{failed} / sum(rate({all}[{w}]))")
-                    } else {
-                        let ok = format!(
-                            "sum(rate({}[{w}]))",
-                            selector(others[0], &[Matcher::Eq(label, n.clone())])
-                        );
-                        format!("{failed} / ({failed} + {ok})")
+                    let failed = failures(&selector(bad, &[Matcher::Eq(label, n.clone())]), w);
+                    match others {
+                        None => {
+                            let all = selector(
+                                "component_received_total",
+                                &[Matcher::Eq("component", n.clone())],
+                            );
+                            format!("{failed} / sum(rate({all}[{w}]))")
+                        }
+                        Some(ok) => {
+                            let ok = format!(
+                                "sum(rate({}[{w}]))",
+                                selector(ok, &[Matcher::Eq(label, n.clone())])
+                            );
+                            format!("{failed} / ({failed} + {ok})")
+                        }
                     }
                 }),
-                series_with: Box::new(move |ratio| {
-                    if others.is_empty() {
-                        vec![
-                            counter(series(bad, &[(label, &name)]), TEST_RATE * ratio),
-                            counter(
+                series_with: Box::new(move |step, segments| {
+                    let failed: Vec<(u64, f64)> =
+                        segments.iter().map(|&(n, r)| (n, TEST_RATE * r)).collect();
+                    let steps: u64 = segments.iter().map(|s| s.0).sum();
+                    match others {
+                        None => vec![
+                            rising(series(bad, &[(label, &name)]), step, &failed),
+                            rising(
                                 series("component_received_total", &[("component", &name)]),
-                                TEST_RATE,
+                                step,
+                                &[(steps, TEST_RATE)],
                             ),
-                        ]
-                    } else {
-                        vec![
-                            counter(series(bad, &[(label, &name)]), TEST_RATE * ratio),
-                            counter(
-                                series(others[0], &[(label, &name)]),
-                                TEST_RATE * (1.0 - ratio),
-                            ),
-                        ]
+                        ],
+                        Some(ok) => {
+                            let good: Vec<(u64, f64)> = segments
+                                .iter()
+                                .map(|&(n, r)| (n, TEST_RATE * (1.0 - r)))
+                                .collect();
+                            vec![
+                                rising(series(bad, &[(label, &name)]), step, &failed),
+                                rising(series(ok, &[(label, &name)]), step, &good),
+                            ]
+                        }
                     }
                 }),
-                budget,
+                budget: slo.objective.value / 100.0,
             })
         }
         _ => None,
     }
 }
 
-fn camel(name: &str) -> String {
-    name.split(['_', '-', '.'])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-fn rule_labels(
-    system: &str,
-    severity: Severity,
-    extra: &[(&str, &str)],
-) -> BTreeMap<String, String> {
-    let mut l = labels(extra);
-    l.insert("system".into(), system.into());
-    l.insert(
-        "severity".into(),
-        match severity {
-            Severity::Page => "page",
-            Severity::Ticket => "ticket",
-        }
-        .into(),
-    );
-    l
+fn rule_labels(system: &str, severity: Severity) -> BTreeMap<String, String> {
+    labels(&[("system", system), ("severity", severity.label())])
 }
 
 fn annotations(alert: &str, summary: String, description: String) -> BTreeMap<String, String> {
@@ -362,139 +375,153 @@ fn render(template: &str, labels: &BTreeMap<String, String>) -> String {
     text
 }
 
-fn minutes(ms: u64) -> String {
-    duration(ms)
-}
-
-/// Builds the checks of one alert: quiet a minute before it is due, firing when due (the
-/// expression held for `for`), and quiet all along on the holding series.
-fn prove(rules: &mut Rules, rule: &Rule, proof: Proof) {
-    let alert = rule.alert.clone().expect("an alert");
-    let for_ms = rule.for_.as_deref().map_or(0, parse_minutes);
-    let due = proof.true_from + for_ms;
-    let mut all_labels = rule.labels.clone();
-    all_labels.extend(proof.labels);
-    all_labels.insert("alertname".into(), alert.clone());
-    let exp_annotations = rule
-        .annotations
-        .iter()
-        .map(|(k, v)| (k.clone(), render(v, &all_labels)))
-        .collect();
-    all_labels.remove("alertname");
-    let firing = ExpAlert {
-        exp_labels: all_labels,
-        exp_annotations,
-    };
-    let mut checks = Vec::new();
-    if due >= MINUTE {
-        checks.push(AlertCheck {
-            eval_time: minutes(due - MINUTE),
-            alertname: alert.clone(),
-            exp_alerts: vec![],
-        });
-    }
-    checks.push(AlertCheck {
-        eval_time: minutes(due.max(MINUTE)),
-        alertname: alert.clone(),
-        exp_alerts: vec![firing],
-    });
-    rules.tests.push(TestCase {
-        name: format!("{alert} fires at {} when broken", minutes(due.max(MINUTE))),
-        input_series: proof.broken,
-        alert_rule_test: checks,
-    });
-    rules.tests.push(TestCase {
-        name: format!("{alert} stays quiet when the objective holds"),
-        input_series: proof.holding,
-        alert_rule_test: vec![AlertCheck {
-            eval_time: minutes(STEPS * MINUTE),
-            alertname: alert,
-            exp_alerts: vec![],
-        }],
-    });
-}
-
-fn parse_minutes(text: &str) -> u64 {
-    text.strip_suffix('m')
+fn parse_for(text: Option<&str>) -> u64 {
+    text.and_then(|t| t.strip_suffix('m'))
         .and_then(|n| n.parse::<u64>().ok())
         .map_or(0, |n| n * MINUTE)
+}
+
+/// Adds a rule's scenarios as test cases, in the fast or the slow file.
+fn prove(out: &mut Rules, rule: &Rule, scenarios: Vec<Scenario>, slow: bool) {
+    let alert = rule.alert.clone().expect("an alert");
+    let step = if slow { SLOW_STEP } else { FAST_STEP };
+    assert!(
+        !scenarios.is_empty(),
+        "alert {alert} has no test: every alert must be proven"
+    );
+    for scenario in scenarios {
+        let checks = scenario
+            .checks
+            .iter()
+            .map(|check| AlertCheck {
+                eval_time: duration(check.at_ms),
+                alertname: alert.clone(),
+                exp_alerts: check
+                    .firing
+                    .iter()
+                    .map(|extra| {
+                        let mut all = rule.labels.clone();
+                        all.extend(extra.clone());
+                        all.insert("alertname".into(), alert.clone());
+                        let exp_annotations = rule
+                            .annotations
+                            .iter()
+                            .map(|(k, v)| (k.clone(), render(v, &all)))
+                            .collect();
+                        all.remove("alertname");
+                        ExpAlert {
+                            exp_labels: all,
+                            exp_annotations,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let case = TestCase {
+            name: format!("{alert}: {}", scenario.name),
+            interval: duration(step),
+            input_series: scenario.series,
+            alert_rule_test: checks,
+            promql_expr_test: vec![],
+        };
+        if slow {
+            out.slow_tests.push(case);
+        } else {
+            out.tests.push(case);
+        }
+    }
 }
 
 /// Every rule group and test case for the system.
 pub fn rules(ir: &Ir, facts: &Facts, report: &mut LoweringReport) -> Rules {
     let mut out = Rules::default();
     let system = ir.system.name.as_str();
+    let scrape = facts
+        .deploy
+        .monitoring
+        .as_ref()
+        .map_or(15_000, |m| m.scrape_interval_ms);
     for slo in ir.slos.values() {
-        slo_rules(ir, slo, system, &mut out, report);
+        slo_rules(ir, slo, system, scrape, &mut out, report);
     }
     base_rules(ir, facts, system, &mut out);
     out
 }
 
-fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut LoweringReport) {
+/// A 30-day window scaled to the SLO's, in whole minutes, never under `floor`.
+fn scaled(ms: u64, window: u64, floor: u64) -> u64 {
+    let exact = ms as f64 * window as f64 / BASE_WINDOW as f64;
+    let minutes = (exact / MINUTE as f64).round().max(1.0) as u64;
+    (minutes * MINUTE).max(floor)
+}
+
+fn slo_rules(
+    ir: &Ir,
+    slo: &Slo,
+    system: &str,
+    scrape: u64,
+    out: &mut Rules,
+    report: &mut LoweringReport,
+) {
     let Some(component_id) = slo.component.try_id() else {
         return;
     };
     let component = &ir.components[component_id];
-    let sl = |extra: &[(&str, &str)]| {
-        let mut l = labels(&[("slo", &slo.name), ("component", &component.name)]);
-        l.extend(labels(extra));
-        l
-    };
+    let sl = labels(&[("slo", &slo.name), ("component", &component.name)]);
     let mut group = Group {
         name: format!("slo:{}", slo.name),
         source: format!("observe.slos: `{}`", slo.text),
         rules: Vec::new(),
     };
     let slo_sel = |record: &str| selector(record, &[Matcher::Eq("slo", slo.name.clone())]);
-    let base = camel(&slo.name);
+    let stem = alert_stem(&slo.name);
 
     if slo.indicator == Indicator::Throughput {
-        throughput_rules(ir, slo, system, &mut group, out, &base);
+        throughput_rules(ir, slo, system, &mut group, out, &stem);
         out.groups.push(group);
         return;
     }
     let Some(sli) = ratio_sli(ir, slo) else {
         return;
     };
-    // The windows the alerts and the budget need, shortest first.
-    let mut windows: Vec<u64> = if slo.indicator == Indicator::ErrorRate {
-        // The ceiling alert's two windows.
+    // A short window holds at least four scrapes.
+    let floor = (4 * scrape).div_ceil(MINUTE) * MINUTE;
+    let burns: Vec<(Severity, u64, u64, f64)> = BURNS
+        .iter()
+        .map(|&(sev, long, short, f)| {
+            let short = scaled(short, slo.window_ms, floor);
+            (
+                sev,
+                scaled(long, slo.window_ms, 12 * short).max(short),
+                short,
+                f,
+            )
+        })
+        .collect();
+    let ceiling = slo.indicator == Indicator::ErrorRate;
+    let mut windows: Vec<u64> = if ceiling {
         vec![5 * MINUTE, HOUR]
     } else {
-        BURNS
-            .iter()
-            .filter(|b| b.1 <= slo.window_ms)
-            .flat_map(|b| [b.1, b.2])
-            .collect()
+        burns.iter().flat_map(|b| [b.1, b.2]).collect()
     };
     windows.push(slo.window_ms);
     windows.sort_unstable();
     windows.dedup();
     for w in &windows {
-        group.rules.push(Rule {
-            record: Some(format!("slo:sli_error:ratio_rate{}", duration(*w))),
-            alert: None,
-            expr: (sli.error_ratio)(&duration(*w)),
-            for_: None,
-            labels: sl(&[]),
-            annotations: BTreeMap::new(),
-            actions: vec![],
-        });
+        group.rules.push(Rule::record(
+            &format!("slo:sli_error:ratio_rate{}", duration(*w)),
+            (sli.error_ratio)(&duration(*w)),
+            sl.clone(),
+        ));
     }
-    group.rules.push(Rule {
-        record: Some("slo:objective:ratio".into()),
-        alert: None,
-        expr: format!("vector({})", number(1.0 - sli.budget)),
-        for_: None,
-        labels: sl(&[]),
-        annotations: BTreeMap::new(),
-        actions: vec![],
-    });
-    group.rules.push(Rule {
-        record: Some("slo:error_budget:remaining_ratio".into()),
-        alert: None,
-        expr: format!(
+    group.rules.push(Rule::record(
+        "slo:objective:ratio",
+        format!("vector({})", number(1.0 - sli.budget)),
+        sl.clone(),
+    ));
+    group.rules.push(Rule::record(
+        "slo:error_budget:remaining_ratio",
+        format!(
             "1 - {} / {}",
             slo_sel(&format!(
                 "slo:sli_error:ratio_rate{}",
@@ -502,29 +529,42 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
             )),
             number(sli.budget)
         ),
-        for_: None,
-        labels: sl(&[]),
-        annotations: BTreeMap::new(),
-        actions: vec![],
+        sl.clone(),
+    ));
+    let series_with = |step: u64| {
+        let f = &sli.series_with;
+        move |segments: &[(u64, f64)]| f(step, segments)
+    };
+
+    // An hour at half the budget's error ratio leaves half the budget: nothing else before it
+    // in the window, and the window's ratio is the hour's.
+    let remaining = selector(
+        "slo:error_budget:remaining_ratio",
+        &[Matcher::Eq("slo", slo.name.clone())],
+    );
+    out.tests.push(TestCase {
+        name: format!(
+            "{}: an hour at half the error budget leaves half of it",
+            slo.name
+        ),
+        interval: duration(FAST_STEP),
+        input_series: (sli.series_with)(FAST_STEP, &[(60, sli.budget / 2.0)]),
+        alert_rule_test: vec![],
+        promql_expr_test: vec![ExprCheck {
+            expr: format!("abs({remaining} - 0.5) < bool 0.000001"),
+            eval_time: duration(HOUR),
+            labels: format!(
+                "{{component={},slo={}}}",
+                super::promql::quote(&component.name),
+                super::promql::quote(&slo.name)
+            ),
+            value: 1.0,
+        }],
     });
 
-    let threshold = format!("{}ms", number(slo.objective.value * 1000.0));
-    let what = match (slo.indicator, &component.kind) {
-        (Indicator::Latency { .. }, ComponentKind::Store { .. }) => {
-            format!(
-                "batches written by `{}` slower than {threshold}",
-                component.name
-            )
-        }
-        (Indicator::Latency { .. }, _) => {
-            format!("requests to `{}` slower than {threshold}", component.name)
-        }
-        _ => format!("failed requests to `{}`", component.name),
-    };
-    if slo.indicator == Indicator::ErrorRate {
-        // A ceiling: above it for five minutes and for an hour.
-        let ceiling = sli.budget;
-        let alert = format!("{base}AboveCeiling");
+    if ceiling {
+        let c = sli.budget;
+        let alert = format!("{stem}AboveCeiling");
         let rule = Rule {
             record: None,
             alert: Some(alert.clone()),
@@ -532,13 +572,17 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
                 "{} > {c} and {} > {c}",
                 slo_sel("slo:sli_error:ratio_rate5m"),
                 slo_sel("slo:sli_error:ratio_rate1h"),
-                c = number(ceiling)
+                c = number(c)
             ),
             for_: Some("5m".into()),
-            labels: rule_labels(system, Severity::Page, &[]),
+            labels: rule_labels(system, Severity::Page),
             annotations: annotations(
                 &alert,
-                format!("{}: error rate above {}%", component.name, number(slo.objective.value)),
+                format!(
+                    "{}: error rate above {}%",
+                    component.name,
+                    number(slo.objective.value)
+                ),
                 format!(
                     "More than {}% of what `{}` handled failed over the last 5 minutes and the last hour (objective: `{}`).",
                     number(slo.objective.value),
@@ -547,25 +591,41 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
                 ),
             ),
             actions: vec![
-                format!("Look at the errors `{}` logs, and at its dashboard row.", component.name),
+                format!(
+                    "Look at the errors `{}` logs, and at its dashboard row.",
+                    component.name
+                ),
                 "Check the database and any service it calls; roll back a recent deploy if the errors began with it.".into(),
             ],
         };
-        let proof = Proof {
-            broken: (sli.series_with)((ceiling * 1.1).min(1.0)),
-            holding: (sli.series_with)(ceiling * 0.9),
-            labels: sl(&[]),
-            true_from: MINUTE,
+        let shape = RatioAlert {
+            pairs: vec![(HOUR, 5 * MINUTE, 1.0)],
+            budget: c,
+            for_ms: 5 * MINUTE,
         };
-        prove(out, &rule, proof);
+        let scenarios = ratio_scenarios(&shape, FAST_STEP, &sl, &series_with(FAST_STEP));
+        prove(out, &rule, scenarios, false);
         group.rules.push(rule);
         out.groups.push(group);
         return;
     }
 
+    let threshold = format!("{}ms", number(slo.objective.value * 1000.0));
+    let what = match (slo.indicator, &component.kind) {
+        (Indicator::Latency { .. }, ComponentKind::Store { .. }) => {
+            format!(
+                "Batches written by `{}` slower than {threshold}",
+                component.name
+            )
+        }
+        (Indicator::Latency { .. }, _) => {
+            format!("Requests to `{}` slower than {threshold}", component.name)
+        }
+        _ => format!("Failed requests to `{}`", component.name),
+    };
     for severity in [Severity::Page, Severity::Ticket] {
         let alert = format!(
-            "{base}{}",
+            "{stem}{}",
             match severity {
                 Severity::Page => "BudgetBurnFast",
                 Severity::Ticket => "BudgetBurnSlow",
@@ -573,26 +633,15 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
         );
         let subject = format!("slo {}", slo.name);
         let mut pairs = Vec::new();
-        for &(_, long, short, factor) in BURNS.iter().filter(|b| b.0 == severity) {
-            let pair = format!(
-                "{}/{} windows at {}×",
-                duration(long),
-                duration(short),
-                number(factor)
-            );
-            if long > slo.window_ms {
+        for &(_, long, short, factor) in burns.iter().filter(|b| b.0 == severity) {
+            if factor * sli.budget >= 1.0 {
                 report.approximated(
                     &subject,
                     format!(
-                        "`{alert}` leaves out its {pair} burn: longer than the SLO's {} window",
-                        duration(slo.window_ms)
-                    ),
-                );
-            } else if factor * sli.budget >= 1.0 {
-                report.approximated(
-                    &subject,
-                    format!(
-                        "`{alert}` leaves out its {pair} burn: with a {}% error budget no error ratio reaches it",
+                        "`{alert}` leaves out its {}/{} windows at {}× burn: with a {}% error budget no error ratio reaches it",
+                        duration(long),
+                        duration(short),
+                        number(factor),
                         number(sli.budget * 100.0)
                     ),
                 );
@@ -607,7 +656,6 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
             );
             continue;
         }
-        let lowest = pairs.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
         let expr = pairs
             .iter()
             .map(|(long, short, factor)| {
@@ -631,7 +679,7 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
             alert: Some(alert.clone()),
             expr,
             for_: Some(for_.into()),
-            labels: rule_labels(system, severity, &[]),
+            labels: rule_labels(system, severity),
             annotations: annotations(
                 &alert,
                 format!(
@@ -639,8 +687,7 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
                     component.name, slo.text
                 ),
                 format!(
-                    "{} are using up the {} error budget of `{}` {speed}: at this rate it is gone well before the window ends.",
-                    capitalise(&what),
+                    "{what} are using up the {} error budget of `{}` {speed}: at this rate it is gone well before the window ends.",
                     duration(slo.window_ms),
                     slo.text
                 ),
@@ -654,25 +701,18 @@ fn slo_rules(ir: &Ir, slo: &Slo, system: &str, out: &mut Rules, report: &mut Low
                 "Mitigate first (roll back, scale out), then look for the cause.".into(),
             ],
         };
-        // A tenth above the slowest burn breaks it, a tenth below does not: the test pins
-        // that threshold from both sides.
-        let proof = Proof {
-            broken: (sli.series_with)((lowest * sli.budget * 1.1).min(1.0)),
-            holding: (sli.series_with)(lowest * sli.budget * 0.9),
-            labels: sl(&[]),
-            true_from: MINUTE,
+        let slow = severity == Severity::Ticket;
+        let eval_step = if slow { SLOW_STEP } else { FAST_STEP };
+        let shape = RatioAlert {
+            pairs,
+            budget: sli.budget,
+            for_ms: parse_for(rule.for_.as_deref()),
         };
-        prove(out, &rule, proof);
+        let scenarios = ratio_scenarios(&shape, eval_step, &sl, &series_with(eval_step));
+        prove(out, &rule, scenarios, slow);
         group.rules.push(rule);
     }
     out.groups.push(group);
-}
-
-fn capitalise(text: &str) -> String {
-    let mut c = text.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 fn throughput_rules(
@@ -681,44 +721,51 @@ fn throughput_rules(
     system: &str,
     group: &mut Group,
     out: &mut Rules,
-    base: &str,
+    stem: &str,
 ) {
     let Some(id) = slo.component.try_id() else {
         return;
     };
     let component = &ir.components[id];
     let name = component.name.clone();
-    let (metric, label) = match &component.kind {
-        ComponentKind::Api { .. } => ("http_requests_total", "component"),
-        ComponentKind::Source { .. } => ("component_emitted_total", "component"),
-        ComponentKind::Transformer => ("component_received_total", "component"),
-        ComponentKind::Store { .. } => ("store_rows_written_total", "store"),
-        ComponentKind::Sink { .. } => ("sink_delivered_total", "sink"),
+    // What the component handled: for an api, the requests it answered (not those it
+    // refused with 429 or 503, nor those that failed).
+    let (metric, label, done): (&str, &str, Vec<Matcher<'_>>) = match &component.kind {
+        ComponentKind::Api { .. } => (
+            "http_requests_total",
+            "component",
+            vec![Matcher::NotRe("status", "429|5..".into())],
+        ),
+        ComponentKind::Source { .. } => ("component_emitted_total", "component", vec![]),
+        ComponentKind::Transformer => ("component_received_total", "component", vec![]),
+        ComponentKind::Store { .. } => ("store_rows_written_total", "store", vec![]),
+        ComponentKind::Sink { .. } => ("sink_delivered_total", "sink", vec![]),
     };
-    let rate_sel = selector(metric, &[Matcher::Eq(label, name.clone())]);
+    let mut matchers = vec![Matcher::Eq(label, name.clone())];
+    matchers.extend(done);
+    let rate_sel = selector(metric, &matchers);
     let sl = labels(&[("slo", &slo.name), ("component", &name)]);
-    group.rules.push(Rule {
-        record: Some("slo:throughput:rate5m".into()),
-        alert: None,
-        expr: format!("sum(rate({rate_sel}[5m]))"),
-        for_: None,
-        labels: sl.clone(),
-        annotations: BTreeMap::new(),
-        actions: vec![],
-    });
+    group.rules.push(Rule::record(
+        "slo:throughput:rate5m",
+        format!("sum(rate({rate_sel}[5m]))"),
+        sl.clone(),
+    ));
+    let handled = |per_minute: f64, steps: u64| {
+        let mut l: Vec<(&str, &str)> = vec![(label, &name)];
+        if label == "component" && metric == "http_requests_total" {
+            l.extend([("route", "/test"), ("method", "GET"), ("status", "200")]);
+        }
+        rising(series(metric, &l), FAST_STEP, &[(steps, per_minute)])
+    };
     // What says the component is refusing or holding back work, and series for it.
-    let inputs: Vec<String> = ir
+    let inputs: Vec<(String, u32)> = ir
         .flows
         .values()
         .filter(|f| f.to.component.try_id() == Some(id))
-        .map(flow_label)
+        .map(|f| (flow_label(f), f.capacity))
         .collect();
-    let capacity = ir
-        .flows
-        .values()
-        .find(|f| f.to.component.try_id() == Some(id))
-        .map_or(1, |f| f.capacity);
-    let (saturated, saturation_series, why): (String, Vec<Series>, &str) = match &component.kind {
+    let steps = 40;
+    let (saturated, saturation, why): (String, Vec<Series>, &str) = match &component.kind {
         ComponentKind::Api { .. } => (
             format!(
                 "sum(rate({}[5m])) > 0",
@@ -730,7 +777,7 @@ fn throughput_rules(
                     ]
                 )
             ),
-            vec![counter(
+            vec![rising(
                 series(
                     "http_requests_total",
                     &[
@@ -740,7 +787,8 @@ fn throughput_rules(
                         ("status", "503"),
                     ],
                 ),
-                60.0,
+                FAST_STEP,
+                &[(steps, 60.0)],
             )],
             "while it answers 429 or 503",
         ),
@@ -755,37 +803,50 @@ fn throughput_rules(
                     ]
                 )
             ),
-            vec![counter(
+            vec![rising(
                 series(
                     "ingest_rejected_total",
                     &[("source", &name), ("reason", "full")],
                 ),
-                60.0,
+                FAST_STEP,
+                &[(steps, 60.0)],
             )],
             "while it refuses events because its flow is full",
         ),
-        _ if !inputs.is_empty() => (
-            format!(
-                "max({} / {}) >= 0.9",
-                selector("flow_depth", &[Matcher::Re("flow", one_of(&inputs))]),
-                selector("flow_capacity", &[Matcher::Re("flow", one_of(&inputs))])
-            ),
-            vec![
-                gauge(
-                    series("flow_depth", &[("flow", &inputs[0])]),
-                    f64::from(capacity),
+        _ if !inputs.is_empty() => {
+            let names: Vec<String> = inputs.iter().map(|i| i.0.clone()).collect();
+            let (first, capacity) = &inputs[0];
+            (
+                format!(
+                    "max({} / {}) >= 0.9",
+                    selector("flow_depth", &[Matcher::Re("flow", one_of(&names))]),
+                    selector("flow_capacity", &[Matcher::Re("flow", one_of(&names))])
                 ),
-                gauge(
-                    series("flow_capacity", &[("flow", &inputs[0])]),
-                    f64::from(capacity),
-                ),
-            ],
-            "while the flow into it is at least 90% full",
-        ),
+                vec![
+                    gauge(
+                        series("flow_depth", &[("flow", first)]),
+                        &[(steps, f64::from(*capacity))],
+                    ),
+                    gauge(
+                        series("flow_capacity", &[("flow", first)]),
+                        &[(steps, f64::from(*capacity))],
+                    ),
+                ],
+                "while the flow into it is at least 90% full",
+            )
+        }
         _ => return,
     };
-    let alert = format!("{base}BelowObjective");
+    let alert = format!("{stem}BelowObjective");
     let objective = slo.objective.value;
+    let database_hint = if matches!(
+        component.kind,
+        ComponentKind::Store { .. } | ComponentKind::Api { .. }
+    ) {
+        "Check the database's latency and pool use on the dashboard."
+    } else {
+        "Check what its flows lead to: a slow consumer holds it back."
+    };
     let rule = Rule {
         record: None,
         alert: Some(alert.clone()),
@@ -798,7 +859,7 @@ fn throughput_rules(
             number(objective)
         ),
         for_: Some("10m".into()),
-        labels: rule_labels(system, Severity::Ticket, &[]),
+        labels: rule_labels(system, Severity::Ticket),
         annotations: annotations(
             &alert,
             format!("{name}: below its throughput objective and saturated"),
@@ -810,23 +871,52 @@ fn throughput_rules(
         ),
         actions: vec![
             format!("Check CPU and memory of the service running `{name}`, and scale it out."),
-            "Check the database's latency and pool use on the dashboard.".into(),
+            database_hint.into(),
         ],
     };
-    let per_minute = objective * 60.0 / 2.0;
-    let mut broken = vec![counter(series(metric, &[(label, &name)]), per_minute)];
-    broken.extend(saturation_series);
-    let holding = vec![counter(series(metric, &[(label, &name)]), per_minute)];
-    prove(
-        out,
-        &rule,
-        Proof {
-            broken,
-            holding,
-            labels: sl,
-            true_from: MINUTE,
+    // Handled 10% under the objective while saturated fires after `for`; 10% over it, or
+    // far under it without saturation, does not.
+    let per_minute = |share: f64| objective * 60.0 * share;
+    let mut broken = vec![handled(per_minute(0.9), steps)];
+    broken.extend(saturation);
+    let mut over = vec![handled(per_minute(1.1), steps)];
+    over.extend(broken[1..].iter().map(|s| Series {
+        series: s.series.clone(),
+        values: s.values.clone(),
+    }));
+    let scenarios = vec![
+        Scenario {
+            name: "handling 10% under the objective while saturated".into(),
+            series: broken,
+            checks: vec![
+                Check {
+                    at_ms: 10 * MINUTE,
+                    firing: vec![],
+                },
+                Check {
+                    at_ms: 12 * MINUTE,
+                    firing: vec![sl.clone()],
+                },
+            ],
         },
-    );
+        Scenario {
+            name: "handling 10% over the objective while saturated".into(),
+            series: over,
+            checks: vec![Check {
+                at_ms: steps * MINUTE,
+                firing: vec![],
+            }],
+        },
+        Scenario {
+            name: "handling half the objective without saturation".into(),
+            series: vec![handled(per_minute(0.5), steps)],
+            checks: vec![Check {
+                at_ms: steps * MINUTE,
+                firing: vec![],
+            }],
+        },
+    ];
+    prove(out, &rule, scenarios, false);
     group.rules.push(rule);
 }
 
@@ -834,16 +924,101 @@ fn has_metric(facts: &Facts, name: &str) -> bool {
     facts.metrics.iter().any(|m| m.name == name)
 }
 
+/// An alert that fires on any increase of a counter within 5 minutes: one event at minute
+/// 10 makes it pending, firing a minute later, and quiet again once the event has left the
+/// window; no event keeps it quiet.
+fn one_event_scenarios(
+    metric: &str,
+    pairs: &[(&str, &str)],
+    for_ms: u64,
+) -> (Vec<Scenario>, BTreeMap<String, String>) {
+    let name = series(metric, pairs);
+    let event = Series {
+        series: name.clone(),
+        values: "0x9 1x30".into(),
+    };
+    let due = 10 * MINUTE + for_ms;
+    let l = labels(pairs);
+    (
+        vec![
+            Scenario {
+                name: "one event".into(),
+                series: vec![event],
+                checks: vec![
+                    Check {
+                        at_ms: due - MINUTE,
+                        firing: vec![],
+                    },
+                    Check {
+                        at_ms: due,
+                        firing: vec![l.clone()],
+                    },
+                    Check {
+                        at_ms: 10 * MINUTE + 5 * MINUTE + 2 * MINUTE,
+                        firing: vec![],
+                    },
+                ],
+            },
+            Scenario {
+                name: "no event".into(),
+                series: vec![Series {
+                    series: name,
+                    values: "0x40".into(),
+                }],
+                checks: vec![Check {
+                    at_ms: 40 * MINUTE,
+                    firing: vec![],
+                }],
+            },
+        ],
+        l,
+    )
+}
+
+/// A gauge alert: over the threshold (by `over`) it fires after `for`; under it (by
+/// `under`) it stays quiet.
+fn threshold_scenarios(
+    broken: Vec<Series>,
+    holding: Vec<Series>,
+    firing: Vec<BTreeMap<String, String>>,
+    for_ms: u64,
+    true_from: u64,
+) -> Vec<Scenario> {
+    let due = true_from + for_ms;
+    vec![
+        Scenario {
+            name: "over the threshold".into(),
+            series: broken,
+            checks: vec![
+                Check {
+                    at_ms: due - MINUTE,
+                    firing: vec![],
+                },
+                Check { at_ms: due, firing },
+            ],
+        },
+        Scenario {
+            name: "under the threshold".into(),
+            series: holding,
+            checks: vec![Check {
+                at_ms: 30 * MINUTE,
+                firing: vec![],
+            }],
+        },
+    ]
+}
+
 /// What every system needs, whatever its SLOs: targets up, databases reachable and their
 /// pools not exhausted, flows not backing up, stores and sinks not failing.
+#[allow(clippy::too_many_lines)]
 fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
     let mut group = Group {
         name: format!("{system}:health"),
         source: "what every service needs".into(),
         rules: Vec::new(),
     };
-    let mut add = |out: &mut Rules, rule: Rule, proof: Proof| {
-        prove(out, &rule, proof);
+    let mut add = |out: &mut Rules, rule: Rule, scenarios: Vec<Scenario>| {
+        prove(out, &rule, scenarios, false);
         group.rules.push(rule);
     };
 
@@ -860,33 +1035,72 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .iter()
             .map(|e| (e.host.clone(), format!("{}:{}", e.host, e.port))),
     );
-    if let Some((job, instance)) = jobs.first() {
+    if !jobs.is_empty() {
         let names: Vec<String> = jobs.iter().map(|j| j.0.clone()).collect();
         let alert = "TargetDown".to_owned();
+        let mut expr = format!(
+            "{} == 0",
+            selector("up", &[Matcher::Re("job", one_of(&names))])
+        );
+        for job in &names {
+            let _ = write!(
+                expr,
+                " or absent({})",
+                selector("up", &[Matcher::Eq("job", job.clone())])
+            );
+        }
+        let up = |value: f64| -> Vec<Series> {
+            jobs.iter()
+                .map(|(job, instance)| {
+                    gauge(
+                        series("up", &[("job", job), ("instance", instance)]),
+                        &[(30, value)],
+                    )
+                })
+                .collect()
+        };
+        let each: Vec<BTreeMap<String, String>> = jobs
+            .iter()
+            .map(|(job, instance)| labels(&[("job", job), ("instance", instance)]))
+            .collect();
+        let missing: Vec<BTreeMap<String, String>> = jobs
+            .iter()
+            .map(|(job, _)| labels(&[("job", job)]))
+            .collect();
+        let mut scenarios = threshold_scenarios(up(0.0), up(1.0), each, 2 * MINUTE, 0);
+        scenarios.push(Scenario {
+            name: "no target at all".into(),
+            series: vec![gauge(series("up", &[("job", "prometheus")]), &[(30, 1.0)])],
+            checks: vec![
+                Check {
+                    at_ms: MINUTE,
+                    firing: vec![],
+                },
+                Check {
+                    at_ms: 2 * MINUTE,
+                    firing: missing,
+                },
+            ],
+        });
         add(
             out,
             Rule {
                 record: None,
                 alert: Some(alert.clone()),
-                expr: format!("{} == 0", selector("up", &[Matcher::Re("job", one_of(&names))])),
+                expr,
                 for_: Some("2m".into()),
-                labels: rule_labels(system, Severity::Page, &[]),
+                labels: rule_labels(system, Severity::Page),
                 annotations: annotations(
                     &alert,
                     "{{ $labels.job }} is down".into(),
-                    "Prometheus has not scraped {{ $labels.job }} at {{ $labels.instance }} for 2 minutes: the process is gone, or cannot be reached.".into(),
+                    "Prometheus has not scraped {{ $labels.job }} for 2 minutes: the process is gone, cannot be reached, or no instance of it runs.".into(),
                 ),
                 actions: vec![
                     "Check that the container or pod is running, and read its last logs.".into(),
                     "If it restarts in a loop, look for a configuration error at start-up (it names the variable at fault).".into(),
                 ],
             },
-            Proof {
-                broken: vec![gauge(series("up", &[("job", job), ("instance", instance)]), 0.0)],
-                holding: vec![gauge(series("up", &[("job", job), ("instance", instance)]), 1.0)],
-                labels: labels(&[("job", job), ("instance", instance)]),
-                true_from: 0,
-            },
+            scenarios,
         );
     }
 
@@ -896,6 +1110,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .values()
             .next()
             .map_or("main", |d| d.name.as_str());
+        let l = [("job", "svc"), ("database", db)];
         let alert = "DatabaseUnreachable".to_owned();
         add(
             out,
@@ -904,7 +1119,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                 alert: Some(alert.clone()),
                 expr: format!("{} == 0", selector("db_up", &[])),
                 for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Page, &[]),
+                labels: rule_labels(system, Severity::Page),
                 annotations: annotations(
                     &alert,
                     "{{ $labels.job }} cannot reach database {{ $labels.database }}".into(),
@@ -915,12 +1130,13 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "Check the network policy and the database URL the service was given.".into(),
                 ],
             },
-            Proof {
-                broken: vec![gauge(series("db_up", &[("job", "svc"), ("database", db)]), 0.0)],
-                holding: vec![gauge(series("db_up", &[("job", "svc"), ("database", db)]), 1.0)],
-                labels: labels(&[("job", "svc"), ("database", db)]),
-                true_from: 0,
-            },
+            threshold_scenarios(
+                vec![gauge(series("db_up", &l), &[(30, 0.0)])],
+                vec![gauge(series("db_up", &l), &[(30, 1.0)])],
+                vec![labels(&l)],
+                MINUTE,
+                0,
+            ),
         );
         let alert = "DatabasePoolSaturated".to_owned();
         let in_use = selector(
@@ -928,6 +1144,18 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             &[Matcher::Eq("state", "in_use".into())],
         );
         let max = selector("db_pool_max_connections", &[]);
+        let pool = |used: f64| {
+            vec![
+                gauge(
+                    series(
+                        "db_pool_connections",
+                        &[("job", "svc"), ("database", db), ("state", "in_use")],
+                    ),
+                    &[(30, used)],
+                ),
+                gauge(series("db_pool_max_connections", &l), &[(30, 20.0)]),
+            ]
+        };
         add(
             out,
             Rule {
@@ -937,7 +1165,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "max by (job, database) ({in_use}) / max by (job, database) ({max}) >= 0.9"
                 ),
                 for_: Some("5m".into()),
-                labels: rule_labels(system, Severity::Ticket, &[]),
+                labels: rule_labels(system, Severity::Ticket),
                 annotations: annotations(
                     &alert,
                     "{{ $labels.job }}: pool for {{ $labels.database }} at least 90% in use".into(),
@@ -948,20 +1176,11 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "Raise `pool.max` in the spec if the database has room for more connections.".into(),
                 ],
             },
-            Proof {
-                broken: vec![
-                    gauge(series("db_pool_connections", &[("job", "svc"), ("database", db), ("state", "in_use")]), 10.0),
-                    gauge(series("db_pool_max_connections", &[("job", "svc"), ("database", db)]), 10.0),
-                ],
-                holding: vec![
-                    gauge(series("db_pool_connections", &[("job", "svc"), ("database", db), ("state", "in_use")]), 3.0),
-                    gauge(series("db_pool_max_connections", &[("job", "svc"), ("database", db)]), 10.0),
-                ],
-                labels: labels(&[("job", "svc"), ("database", db)]),
-                true_from: 0,
-            },
+            // 19 of 20 in use is over 90%; 17 of 20 is under.
+            threshold_scenarios(pool(19.0), pool(17.0), vec![labels(&l)], 5 * MINUTE, 0),
         );
         let alert = "DatabasePoolTimeouts".to_owned();
+        let (scenarios, _) = one_event_scenarios("db_pool_acquire_timeouts_total", &l, MINUTE);
         add(
             out,
             Rule {
@@ -972,7 +1191,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     selector("db_pool_acquire_timeouts_total", &[])
                 ),
                 for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Page, &[]),
+                labels: rule_labels(system, Severity::Page),
                 annotations: annotations(
                     &alert,
                     "{{ $labels.job }}: requests time out waiting for {{ $labels.database }}".into(),
@@ -983,12 +1202,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "Check for long transactions or locks on the database.".into(),
                 ],
             },
-            Proof {
-                broken: vec![counter(series("db_pool_acquire_timeouts_total", &[("job", "svc"), ("database", db)]), 2.0)],
-                holding: vec![counter(series("db_pool_acquire_timeouts_total", &[("job", "svc"), ("database", db)]), 0.0)],
-                labels: labels(&[("job", "svc"), ("database", db)]),
-                true_from: MINUTE,
-            },
+            scenarios,
         );
     }
 
@@ -998,6 +1212,15 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             let cap = f64::from(flow.capacity);
             let alert = "FlowBacklogGrowing".to_owned();
             let depth = selector("flow_depth", &[]);
+            let backlog = |share: f64| {
+                vec![
+                    gauge(
+                        series("flow_depth", &[("flow", &label)]),
+                        &[(30, cap * share)],
+                    ),
+                    gauge(series("flow_capacity", &[("flow", &label)]), &[(30, cap)]),
+                ]
+            };
             add(
                 out,
                 Rule {
@@ -1008,7 +1231,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                         selector("flow_capacity", &[])
                     ),
                     for_: Some("5m".into()),
-                    labels: rule_labels(system, Severity::Ticket, &[]),
+                    labels: rule_labels(system, Severity::Ticket),
                     annotations: annotations(
                         &alert,
                         "flow {{ $labels.flow }} more than 80% full".into(),
@@ -1019,18 +1242,14 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                         "Scale the service out, or raise the store's batch size.".into(),
                     ],
                 },
-                Proof {
-                    broken: vec![
-                        gauge(series("flow_depth", &[("flow", &label)]), cap * 0.9),
-                        gauge(series("flow_capacity", &[("flow", &label)]), cap),
-                    ],
-                    holding: vec![
-                        gauge(series("flow_depth", &[("flow", &label)]), cap * 0.1),
-                        gauge(series("flow_capacity", &[("flow", &label)]), cap),
-                    ],
-                    labels: labels(&[("flow", &label)]),
-                    true_from: MINUTE,
-                },
+                // 85% full, not draining, fires; 75% full does not.
+                threshold_scenarios(
+                    backlog(0.85),
+                    backlog(0.75),
+                    vec![labels(&[("flow", &label)])],
+                    5 * MINUTE,
+                    MINUTE,
+                ),
             );
         }
         let component = ir
@@ -1039,6 +1258,15 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .next()
             .map_or("x", |c| c.name.as_str());
         let alert = "MessagesDropped".to_owned();
+        let (scenarios, _) = one_event_scenarios(
+            "component_dropped_total",
+            &[
+                ("job", "svc"),
+                ("component", component),
+                ("reason", "error"),
+            ],
+            MINUTE,
+        );
         add(
             out,
             Rule {
@@ -1049,7 +1277,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     selector("component_dropped_total", &[])
                 ),
                 for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Ticket, &[]),
+                labels: rule_labels(system, Severity::Ticket),
                 annotations: annotations(
                     &alert,
                     "{{ $labels.component }} is dropping messages ({{ $labels.reason }})".into(),
@@ -1060,12 +1288,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "Name a dead-letter sink in the spec so that failed messages are kept.".into(),
                 ],
             },
-            Proof {
-                broken: vec![counter(series("component_dropped_total", &[("job", "svc"), ("component", component), ("reason", "error")]), 3.0)],
-                holding: vec![counter(series("component_dropped_total", &[("job", "svc"), ("component", component), ("reason", "error")]), 0.0)],
-                labels: labels(&[("job", "svc"), ("component", component), ("reason", "error")]),
-                true_from: MINUTE,
-            },
+            scenarios,
         );
     }
 
@@ -1076,6 +1299,11 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .find(|c| matches!(c.kind, ComponentKind::Store { .. }))
             .map_or("store", |c| c.name.as_str());
         let alert = "StoreWriteFailures".to_owned();
+        let (scenarios, _) = one_event_scenarios(
+            "store_write_failures_total",
+            &[("job", "svc"), ("store", store)],
+            MINUTE,
+        );
         add(
             out,
             Rule {
@@ -1086,7 +1314,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     selector("store_write_failures_total", &[])
                 ),
                 for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Page, &[]),
+                labels: rule_labels(system, Severity::Page),
                 annotations: annotations(
                     &alert,
                     "store {{ $labels.store }} failed to write batches".into(),
@@ -1097,12 +1325,7 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "Check the database is up, has disk space, and that the schema matches the spec (run `migrate`).".into(),
                 ],
             },
-            Proof {
-                broken: vec![counter(series("store_write_failures_total", &[("job", "svc"), ("store", store)]), 1.0)],
-                holding: vec![counter(series("store_write_failures_total", &[("job", "svc"), ("store", store)]), 0.0)],
-                labels: labels(&[("job", "svc"), ("store", store)]),
-                true_from: MINUTE,
-            },
+            scenarios,
         );
     }
 
@@ -1113,6 +1336,11 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .find(|c| matches!(c.kind, ComponentKind::Sink { .. }))
             .map_or("sink", |c| c.name.as_str());
         let alert = "SinkDeliveryFailures".to_owned();
+        let (scenarios, _) = one_event_scenarios(
+            "sink_failures_total",
+            &[("job", "svc"), ("sink", sink)],
+            MINUTE,
+        );
         add(
             out,
             Rule {
@@ -1122,21 +1350,16 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
                     "sum by (job, sink) (increase({}[5m])) > 0",
                     selector("sink_failures_total", &[])
                 ),
-                for_: Some("5m".into()),
-                labels: rule_labels(system, Severity::Ticket, &[]),
+                for_: Some("1m".into()),
+                labels: rule_labels(system, Severity::Ticket),
                 annotations: annotations(
                     &alert,
                     "sink {{ $labels.sink }} fails to deliver".into(),
-                    "Sink {{ $labels.sink }} in {{ $labels.job }} has failed to deliver messages for 5 minutes.".into(),
+                    "Sink {{ $labels.sink }} in {{ $labels.job }} failed to deliver messages in the last 5 minutes.".into(),
                 ),
                 actions: vec!["Read the sink's logs, and check the system it delivers to.".into()],
             },
-            Proof {
-                broken: vec![counter(series("sink_failures_total", &[("job", "svc"), ("sink", sink)]), 1.0)],
-                holding: vec![counter(series("sink_failures_total", &[("job", "svc"), ("sink", sink)]), 0.0)],
-                labels: labels(&[("job", "svc"), ("sink", sink)]),
-                true_from: MINUTE,
-            },
+            scenarios,
         );
     }
     out.groups.push(group);
