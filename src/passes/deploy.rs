@@ -66,7 +66,12 @@ pub struct MonitoringFacts {
     pub grafana_host: String,
     pub grafana_port: u16,
     pub scrape_interval_ms: u64,
+    /// How long Prometheus must keep samples: the longest SLO window (its budget is
+    /// computed over it), and a day more. Prometheus keeps 15 days unless told otherwise.
+    pub retention_ms: u64,
 }
+
+const DAY_MS: u64 = 24 * 3_600_000;
 
 /// The ports the exporters listen on: their upstream defaults.
 fn exporter_port(engine: Engine) -> Option<u16> {
@@ -224,6 +229,14 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
         grafana_host: "grafana".to_owned(),
         grafana_port: 3000,
         scrape_interval_ms: ir.monitoring.scrape_interval_ms,
+        retention_ms: ir
+            .slos
+            .values()
+            .map(|s| s.window_ms)
+            .max()
+            .unwrap_or(0)
+            .max(15 * DAY_MS)
+            + DAY_MS,
     });
     DeployFacts {
         services,

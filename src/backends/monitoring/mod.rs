@@ -125,6 +125,7 @@ impl Backend for MonitoringBackend {
                     "target_title": title,
                     "scrape_note": note,
                     "scrape_interval": scrape,
+                    "retention": promql::duration(monitoring.retention_ms),
                     "evaluation_interval": scrape,
                     "self_target": format!("localhost:{}", monitoring.prometheus_port),
                     "kubernetes": target == Target::Kubernetes,
