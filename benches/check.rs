@@ -2,6 +2,9 @@
 //! lowering to the IR and every analysis pass, on `v5c::synth::synthetic_spec(n)`; and how
 //! long the sql backend takes to write (and sqlparser to read back) their DDL.
 //!
+//! Three groups: `check`, the library call in a warm process; `check-cli`, the `v5c check`
+//! command in a fresh process each time, as users run it; `emit-sql`.
+//!
 //! `cargo bench --bench check` measures; `cargo bench --bench check -- --test` runs each
 //! benchmark once, as a smoke test.
 //!
@@ -101,5 +104,50 @@ fn bench_sql(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_check, bench_sql);
+/// `v5c check FILE` as users run it: a fresh process each time, reading the file, checking
+/// it and printing the summary. Unlike the in-process `check` group, where the allocator keeps
+/// the memory of the previous run warm for a 1,000-entity spec but returns a 10,000-entity
+/// spec's 32 MB YAML arena to the kernel and faults it back in, every run here starts cold.
+fn bench_cli(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("v5c-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut group = c.benchmark_group("check-cli");
+    for n in SIZES {
+        let path = dir.join(format!("synth-{n}.yaml"));
+        std::fs::write(&path, synthetic_spec(n)).expect("the spec is written");
+        let run = || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_v5c"))
+                .arg("check")
+                .arg(&path)
+                .output()
+                .expect("v5c runs");
+            assert!(
+                out.status.success(),
+                "v5c check fails:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        };
+        let first = run();
+        assert!(
+            String::from_utf8_lossy(&first.stderr).contains(&format!("{n} entities")),
+            "the summary (on stderr) does not count {n} entities: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        if n >= 10_000 {
+            group.sampling_mode(SamplingMode::Flat);
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(20));
+        } else {
+            group.sampling_mode(SamplingMode::Auto);
+            group.sample_size(if n >= 1_000 { 30 } else { 100 });
+            group.measurement_time(Duration::from_secs(5));
+        }
+        group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(run));
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, bench_check, bench_sql, bench_cli);
 criterion_main!(benches);
