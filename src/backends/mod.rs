@@ -3,6 +3,7 @@
 //! A backend never writes to disk itself: [`emit`] collects every backend's files in memory,
 //! and `output::write` puts them in place only when all of them succeeded.
 
+pub mod docker;
 mod ir;
 pub mod monitoring;
 pub mod output;
@@ -138,6 +139,7 @@ pub fn builtin() -> Vec<Box<dyn Backend>> {
         Box::new(ir::IrBackend),
         Box::new(sql::SqlBackend),
         Box::new(monitoring::MonitoringBackend),
+        Box::new(docker::DockerBackend),
     ]
 }
 

@@ -36,6 +36,16 @@ impl Templates {
                 })
             },
         );
+        // `json`: a value as JSON, escaping only what JSON must (unlike minijinja's HTML-safe
+        // `tojson`); for Dockerfile exec forms.
+        env.add_filter(
+            "json",
+            |value: minijinja::Value| -> Result<String, minijinja::Error> {
+                serde_json::to_string(&value).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+                })
+            },
+        );
         let prefix = format!("{backend}/");
         let mut broken = Vec::new();
         for (path, text) in TEMPLATES {
@@ -86,9 +96,28 @@ impl Templates {
 /// for other one-line text (so PromQL's `"` needs no escape), JSON for the rest (JSON is a
 /// subset of YAML, and serde_json escapes only what it must).
 fn yaml_value(value: &minijinja::Value) -> Result<String, serde_json::Error> {
-    match value.as_str() {
-        Some(text) => Ok(yaml_text(text)),
-        None => serde_json::to_string(value),
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::String => Ok(yaml_text(value.as_str().unwrap_or_default())),
+        // Flow collections with a blank after each comma, as YAML linters want.
+        ValueKind::Seq => {
+            let items: Result<Vec<String>, _> = value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|item| yaml_value(&item))
+                .collect();
+            Ok(format!("[{}]", items?.join(", ")))
+        }
+        ValueKind::Map => {
+            let mut entries = Vec::new();
+            for key in value.try_iter().into_iter().flatten() {
+                let item = value.get_item(&key).unwrap_or_default();
+                entries.push(format!("{}: {}", yaml_value(&key)?, yaml_value(&item)?));
+            }
+            Ok(format!("{{{}}}", entries.join(", ")))
+        }
+        _ => serde_json::to_string(value),
     }
 }
 

@@ -23,12 +23,46 @@ pub const METRICS_PATH: &str = "/metrics";
 /// and monitoring backends must agree on, decided once here.
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct DeployFacts {
+    /// The image every service runs: the generated crate, built once.
+    pub image: ImageFacts,
     pub services: Vec<ServiceFacts>,
     /// A Prometheus exporter for each database the deployment runs (not external ones, and
     /// not SQLite, which lives inside a service).
     pub exporters: Vec<ExporterFacts>,
     /// Prometheus and Grafana, when monitoring is on.
     pub monitoring: Option<MonitoringFacts>,
+}
+
+/// The generated service's image, and the commands its binary answers.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct ImageFacts {
+    /// `NAME:TAG`, from the system's name and version.
+    pub name: String,
+    pub tag: String,
+    /// The generated crate's folder in the output, the image's build context below it.
+    pub crate_dir: String,
+    /// The binary, installed as `/usr/local/bin/BINARY`.
+    pub binary: String,
+    /// Arguments that run a service (which one comes from `V5C_SERVICE`).
+    pub serve: Vec<String>,
+    /// Arguments that exit 0 when the service on this host answers its readiness probe:
+    /// the image has no shell or HTTP client.
+    pub healthcheck: Vec<String>,
+    /// Arguments that apply the sql backend's schema to every database of the service.
+    pub migrate: Vec<String>,
+    /// The user id the service runs as, never root.
+    pub uid: u32,
+}
+
+/// One environment variable the service reads.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EnvFacts {
+    pub name: String,
+    /// Its value when the deployment decides it; `None` when it is a secret (or the address
+    /// of an external database) that the person deploying provides.
+    pub value: Option<String>,
+    pub secret: bool,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -47,6 +81,78 @@ pub struct ServiceFacts {
     pub metrics_path: String,
     /// The databases its components use, in declaration order.
     pub databases: Vec<String>,
+    /// Every environment variable it reads, in a fixed order.
+    pub env: Vec<EnvFacts>,
+}
+
+/// The user and database name a service uses on a database the deployment runs.
+pub const DATABASE_USER: &str = "app";
+
+/// `DB_NAME_SUFFIX` for a database, in the service's environment.
+pub fn database_env(database: &str, suffix: &str) -> String {
+    format!(
+        "DB_{}_{suffix}",
+        database.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+fn service_env(
+    ir: &Ir,
+    service: &crate::ir::Service,
+    databases: &[crate::ir::DatabaseId],
+) -> Vec<EnvFacts> {
+    let fixed = |name: &str, value: String, description: &str| EnvFacts {
+        name: name.to_owned(),
+        value: Some(value),
+        secret: false,
+        description: description.to_owned(),
+    };
+    let mut env = vec![
+        fixed(
+            "V5C_SERVICE",
+            service.name.clone(),
+            "which service of the system this process runs",
+        ),
+        fixed("PORT", service.port.to_string(), "the HTTP port"),
+        fixed(
+            "LOG_LEVEL",
+            "info".to_owned(),
+            "error, warn, info, debug or trace",
+        ),
+    ];
+    for id in databases {
+        let db = &ir.databases[*id];
+        let host = host_name(&db.name);
+        let url = match (db.engine, db.external) {
+            (_, true) => None,
+            (Engine::Postgresql, false) => Some(format!(
+                "postgres://{DATABASE_USER}@{host}:5432/{}",
+                db.name
+            )),
+            (Engine::Mysql, false) => {
+                Some(format!("mysql://{DATABASE_USER}@{host}:3306/{}", db.name))
+            }
+            (Engine::Sqlite, false) => Some(format!("sqlite:///data/{}.db", db.name)),
+        };
+        env.push(EnvFacts {
+            name: database_env(&db.name, "URL"),
+            secret: url.is_none(),
+            value: url,
+            description: format!("where database `{}` is, without its password", db.name),
+        });
+        if db.engine != Engine::Sqlite {
+            env.push(EnvFacts {
+                name: database_env(&db.name, "PASSWORD"),
+                value: None,
+                secret: true,
+                description: format!(
+                    "the password of user `{DATABASE_USER}` on database `{}`",
+                    db.name
+                ),
+            });
+        }
+    }
+    env
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -192,6 +298,7 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
                 databases_of(ir, &ir.components[component].kind, &mut ids);
             }
             ids.sort_unstable_by_key(|id| id.index());
+            let env = service_env(ir, service, &ids);
             ServiceFacts {
                 name: service.name.clone(),
                 host: host_name(&service.name),
@@ -205,6 +312,7 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
                     .iter()
                     .map(|id| ir.databases[*id].name.clone())
                     .collect(),
+                env,
             }
         })
         .collect();
@@ -238,7 +346,19 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
             .max(15 * DAY_MS)
             + DAY_MS,
     });
+    let binary = ir.system.name.clone();
+    let image = ImageFacts {
+        name: ir.system.name.clone(),
+        tag: ir.system.version.clone(),
+        crate_dir: "service".to_owned(),
+        serve: vec!["serve".to_owned()],
+        healthcheck: vec!["healthcheck".to_owned()],
+        migrate: vec!["migrate".to_owned()],
+        binary,
+        uid: 10_001,
+    };
     DeployFacts {
+        image,
         services,
         exporters,
         monitoring,

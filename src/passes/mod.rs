@@ -24,8 +24,8 @@ mod types;
 
 pub use database::{DatabaseFacts, EnumTypeFacts, ForeignKeyFacts, IndexFacts, TableFacts};
 pub use deploy::{
-    DeployFacts, ExporterFacts, LIVENESS_PATH, METRICS_PATH, MonitoringFacts, READINESS_PATH,
-    ServiceFacts,
+    DATABASE_USER, DeployFacts, EnvFacts, ExporterFacts, ImageFacts, LIVENESS_PATH, METRICS_PATH,
+    MonitoringFacts, READINESS_PATH, ServiceFacts, database_env, host_name,
 };
 pub use observe::{Metric, MetricKind, alert_stem, flow_label, le_label};
 

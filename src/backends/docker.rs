@@ -1,0 +1,426 @@
+//! The `docker` backend: a multi-stage `Dockerfile` for the generated service, its
+//! `.dockerignore`, `compose.yaml` with the services, the databases the deployment runs and
+//! (when monitoring is on) their exporters, Prometheus and Grafana, and `.env.example`
+//! naming every credential compose reads from `.env`.
+//!
+//! Names, ports, paths and environment come from the deployment facts; the monitoring files
+//! it mounts are the monitoring backend's (`needs`), so every mount exists in the output.
+//! Images are pinned to a version; the databases are the engines the test suite applies the
+//! DDL to (PostgreSQL 15, MariaDB 10.11).
+
+use super::monitoring::{
+    GRAFANA_DASHBOARDS_DIR, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR,
+};
+use super::{Backend, Emitted, Templates};
+use crate::Analysed;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::ir::{Engine, Target};
+use crate::passes::{DATABASE_USER, EnvFacts, database_env, host_name};
+use serde_json::{Value, json};
+
+pub struct DockerBackend;
+
+pub const BUILD_IMAGE: &str = "rust:1.95-slim-bookworm";
+pub const RUN_IMAGE: &str = "debian:bookworm-slim";
+pub const POSTGRES_IMAGE: &str = "postgres:15.10-bookworm";
+pub const MARIADB_IMAGE: &str = "mariadb:10.11.10";
+pub const POSTGRES_EXPORTER_IMAGE: &str = "quay.io/prometheuscommunity/postgres-exporter:v0.16.0";
+pub const MYSQLD_EXPORTER_IMAGE: &str = "prom/mysqld-exporter:v0.16.0";
+pub const PROMETHEUS_IMAGE: &str = "prom/prometheus:v2.53.3";
+pub const GRAFANA_IMAGE: &str = "grafana/grafana:11.3.0";
+/// Grafana's admin password, which compose reads from `.env`.
+pub const GRAFANA_PASSWORD_ENV: &str = "GRAFANA_ADMIN_PASSWORD";
+
+/// A value compose takes from `.env`, refusing to start without it.
+fn from_env(name: &str) -> String {
+    format!("${{{name}:?set {name} in .env (see .env.example)}}")
+}
+
+fn env_value(e: &EnvFacts) -> String {
+    e.value.clone().unwrap_or_else(|| from_env(&e.name))
+}
+
+/// A size as compose reads it: `512m`, `1g`, or bytes.
+fn size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "g"), (1 << 20, "m"), (1 << 10, "k")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes % unit == 0)
+        .map_or_else(
+            || format!("{bytes}b"),
+            |(unit, suffix)| format!("{}{suffix}", bytes / unit),
+        )
+}
+
+fn cpus(millicores: u32) -> String {
+    super::monitoring::promql::number(f64::from(millicores) / 1000.0)
+}
+
+impl Backend for DockerBackend {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn description(&self) -> &'static str {
+        "Dockerfile, .dockerignore and compose.yaml with databases and the monitoring stack"
+    }
+
+    fn needs(&self) -> &'static [&'static str] {
+        &["monitoring"]
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn emit(&self, analysed: &Analysed) -> Result<Emitted, Diagnostics> {
+        let mut emitted = Emitted::default();
+        let ir = analysed.ir();
+        if !ir.targets.contains(&Target::Compose) {
+            emitted.report.dropped(
+                "deploy.targets",
+                "compose is not a deploy target: no compose file",
+            );
+        }
+        let facts = &analysed.facts().deploy;
+        let templates = Templates::for_backend("docker");
+        let version = env!("CARGO_PKG_VERSION");
+        let system = ir.system.name.as_str();
+        let image = &facts.image;
+        let image_ref = format!("{}:{}", image.name, image.tag);
+        let binary_path = format!("/usr/local/bin/{}", image.binary);
+        let mut services: Vec<Value> = Vec::new();
+        let mut volumes: Vec<String> = Vec::new();
+        let mut secrets: Vec<(String, String)> = Vec::new();
+        let mut secret = |name: &str, description: String| {
+            if !secrets.iter().any(|(n, _)| n == name) {
+                secrets.push((name.to_owned(), description));
+            }
+        };
+
+        // The databases the deployment runs, and their exporters.
+        let mut migrate_env: Vec<Value> = Vec::new();
+        let mut migrate_volumes: Vec<String> = Vec::new();
+        let mut migrate_depends: Vec<Value> = Vec::new();
+        for db in ir.databases.values() {
+            let url_env = database_env(&db.name, "URL");
+            let password_env = database_env(&db.name, "PASSWORD");
+            let host = host_name(&db.name);
+            if db.engine == Engine::Sqlite {
+                let volume = format!("{host}-data");
+                migrate_volumes.push(format!("{volume}:/data"));
+                migrate_env.push(
+                    json!({ "name": url_env, "value": format!("sqlite:///data/{}.db", db.name) }),
+                );
+                volumes.push(volume);
+                continue;
+            }
+            secret(
+                &password_env,
+                format!(
+                    "the password of user `{DATABASE_USER}` on database `{}`",
+                    db.name
+                ),
+            );
+            if db.external {
+                secret(
+                    &url_env,
+                    format!(
+                        "where the external database `{}` is, without its password",
+                        db.name
+                    ),
+                );
+                migrate_env.push(json!({ "name": url_env, "value": from_env(&url_env) }));
+                migrate_env.push(json!({ "name": password_env, "value": from_env(&password_env) }));
+                emitted.report.approximated(
+                    format!("database {}", db.name),
+                    "external: compose runs no server for it; set its address in .env",
+                );
+                continue;
+            }
+            let volume = format!("{host}-data");
+            let password = from_env(&password_env);
+            let (service, url) = match db.engine {
+                Engine::Postgresql => (
+                    json!({
+                        "name": host,
+                        "comment": format!("database `{}`: PostgreSQL 15", db.name),
+                        "image": POSTGRES_IMAGE,
+                        "restart": "unless-stopped",
+                        "environment": [
+                            { "name": "POSTGRES_USER", "value": DATABASE_USER },
+                            { "name": "POSTGRES_DB", "value": db.name },
+                            { "name": "POSTGRES_PASSWORD", "value": password },
+                        ],
+                        "volumes": [format!("{volume}:/var/lib/postgresql/data")],
+                        "healthcheck": ["CMD", "pg_isready", "-U", DATABASE_USER, "-d", db.name],
+                    }),
+                    format!("postgres://{DATABASE_USER}@{host}:5432/{}", db.name),
+                ),
+                Engine::Mysql => (
+                    json!({
+                        "name": host,
+                        "comment": format!("database `{}`: MariaDB 10.11 (the spec's engine is mysql)", db.name),
+                        "image": MARIADB_IMAGE,
+                        "restart": "unless-stopped",
+                        "environment": [
+                            { "name": "MARIADB_USER", "value": DATABASE_USER },
+                            { "name": "MARIADB_DATABASE", "value": db.name },
+                            { "name": "MARIADB_PASSWORD", "value": password },
+                            { "name": "MARIADB_RANDOM_ROOT_PASSWORD", "value": "1" },
+                        ],
+                        "volumes": [format!("{volume}:/var/lib/mysql")],
+                        "healthcheck": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
+                    }),
+                    format!("mysql://{DATABASE_USER}@{host}:3306/{}", db.name),
+                ),
+                Engine::Sqlite => unreachable!("handled above"),
+            };
+            services.push(service);
+            volumes.push(volume);
+            migrate_env.push(json!({ "name": url_env, "value": url }));
+            migrate_env.push(json!({ "name": password_env, "value": password }));
+            migrate_depends.push(json!({ "name": host, "condition": "service_healthy" }));
+        }
+        let monitoring = facts.monitoring.as_ref();
+        if monitoring.is_some() {
+            for exporter in &facts.exporters {
+                let host = host_name(&exporter.database);
+                let password = from_env(&database_env(&exporter.database, "PASSWORD"));
+                let (image, command, environment) = match exporter.engine {
+                    Engine::Postgresql => (
+                        POSTGRES_EXPORTER_IMAGE,
+                        Value::Null,
+                        json!([
+                            { "name": "DATA_SOURCE_URI", "value": format!("{host}:5432/{}?sslmode=disable", exporter.database) },
+                            { "name": "DATA_SOURCE_USER", "value": DATABASE_USER },
+                            { "name": "DATA_SOURCE_PASS", "value": password },
+                        ]),
+                    ),
+                    _ => (
+                        MYSQLD_EXPORTER_IMAGE,
+                        json!([
+                            format!("--mysqld.address={host}:3306"),
+                            format!("--mysqld.username={DATABASE_USER}")
+                        ]),
+                        json!([{ "name": "MYSQLD_EXPORTER_PASSWORD", "value": password }]),
+                    ),
+                };
+                services.push(json!({
+                    "name": exporter.host,
+                    "comment": format!("the Prometheus exporter of database `{}`", exporter.database),
+                    "image": image,
+                    "command": command,
+                    "restart": "unless-stopped",
+                    "environment": environment,
+                    "depends_on": [{ "name": host, "condition": "service_healthy" }],
+                }));
+            }
+        }
+
+        // The schema, applied once before any service starts.
+        let mut migrate_env_all = vec![json!({ "name": "V5C_SERVICE", "value": "migrate" })];
+        migrate_env_all.extend(migrate_env);
+        services.push(json!({
+            "name": "migrate",
+            "comment": "applies the sql backend's schema to every database, then exits",
+            "build": true,
+            "image": image_ref,
+            "command": image.migrate,
+            "restart": "no",
+            "user": format!("{0}:{0}", image.uid),
+            "environment": migrate_env_all,
+            "volumes": migrate_volumes,
+            "depends_on": migrate_depends,
+        }));
+
+        let mut ports = Vec::new();
+        for service in &facts.services {
+            let spec = ir
+                .services
+                .values()
+                .find(|s| s.name == service.name)
+                .expect("facts name the IR's services");
+            let environment: Vec<Value> = service
+                .env
+                .iter()
+                .map(|e| json!({ "name": e.name, "value": env_value(e) }))
+                .collect();
+            for e in service.env.iter().filter(|e| e.value.is_none()) {
+                secret(&e.name, e.description.clone());
+            }
+            let mut volumes_of = Vec::new();
+            let mut depends =
+                vec![json!({ "name": "migrate", "condition": "service_completed_successfully" })];
+            for db in &service.databases {
+                let d = ir
+                    .databases
+                    .values()
+                    .find(|d| &d.name == db)
+                    .expect("facts name the IR's databases");
+                if d.engine == Engine::Sqlite {
+                    volumes_of.push(format!("{}-data:/data", host_name(db)));
+                } else if !d.external {
+                    depends.push(json!({ "name": host_name(db), "condition": "service_healthy" }));
+                }
+            }
+            let port = if spec.replicas > 1 {
+                emitted.report.approximated(
+                    format!("service {}", service.name),
+                    format!(
+                        "{} replicas: compose publishes each on a host port of its own choosing, not on {}",
+                        spec.replicas, service.port
+                    ),
+                );
+                service.port.to_string()
+            } else {
+                format!("{0}:{0}", service.port)
+            };
+            ports.push(service.port);
+            let mut healthcheck = vec!["CMD".to_owned(), binary_path.clone()];
+            healthcheck.extend(image.healthcheck.iter().cloned());
+            services.push(json!({
+                "name": service.host,
+                "comment": format!("service `{}`", service.name),
+                "build": true,
+                "image": image_ref,
+                "command": image.serve,
+                "restart": "unless-stopped",
+                "user": format!("{0}:{0}", image.uid),
+                "tmpfs": ["/tmp"],
+                "environment": environment,
+                "ports": [port],
+                "volumes": volumes_of,
+                "depends_on": depends,
+                "healthcheck": healthcheck,
+                "deploy": {
+                    "replicas": spec.replicas,
+                    "cpus": cpus(spec.resources.cpu_millicores),
+                    "cpus_limit": cpus(spec.resources.cpu_limit_millicores),
+                    "memory": size(spec.resources.memory_bytes),
+                    "memory_limit": size(spec.resources.memory_limit_bytes),
+                },
+            }));
+        }
+
+        if let Some(m) = monitoring {
+            let config = if ir.targets.contains(&Target::Compose) {
+                "prometheus.yml"
+            } else {
+                emitted.report.dropped("prometheus", "compose is not a deploy target, so the monitoring backend wrote no compose scrape config");
+                "prometheus.yml"
+            };
+            services.push(json!({
+                "name": m.prometheus_host,
+                "comment": "Prometheus, with the monitoring backend's config and rules",
+                "image": PROMETHEUS_IMAGE,
+                "command": [
+                    format!("--config.file=/etc/prometheus/{config}"),
+                    "--storage.tsdb.path=/prometheus",
+                    format!("--storage.tsdb.retention.time={}", super::monitoring::promql::duration(m.retention_ms)),
+                ],
+                "restart": "unless-stopped",
+                "ports": [format!("{0}:{0}", m.prometheus_port)],
+                "volumes": [format!("./{PROMETHEUS_DIR}:/etc/prometheus:ro"), "prometheus-data:/prometheus".to_owned()],
+                "healthcheck": ["CMD", "wget", "-q", "--spider", format!("http://localhost:{}/-/ready", m.prometheus_port)],
+            }));
+            volumes.push("prometheus-data".to_owned());
+            secret(
+                GRAFANA_PASSWORD_ENV,
+                "the password of Grafana's `admin` user".to_owned(),
+            );
+            services.push(json!({
+                "name": m.grafana_host,
+                "comment": "Grafana, with the monitoring backend's datasource and dashboard",
+                "image": GRAFANA_IMAGE,
+                "restart": "unless-stopped",
+                "environment": [{ "name": "GF_SECURITY_ADMIN_PASSWORD", "value": from_env(GRAFANA_PASSWORD_ENV) }],
+                "ports": [format!("{0}:{0}", m.grafana_port)],
+                "volumes": [
+                    format!("./{GRAFANA_PROVISIONING_DIR}:/etc/grafana/provisioning:ro"),
+                    format!("./{GRAFANA_DASHBOARDS_DIR}:{GRAFANA_DASHBOARDS_PATH}:ro"),
+                    "grafana-data:/var/lib/grafana".to_owned(),
+                ],
+                "depends_on": [{ "name": m.prometheus_host, "condition": "service_healthy" }],
+                "healthcheck": ["CMD-SHELL", format!("wget -q --spider http://localhost:{}/api/health || exit 1", m.grafana_port)],
+            }));
+            volumes.push("grafana-data".to_owned());
+        }
+        ports.sort_unstable();
+        ports.dedup();
+
+        // Every service has every key the template reads (strict undefined).
+        for service in &mut services {
+            let map = service.as_object_mut().expect("services are objects");
+            for key in [
+                "build",
+                "command",
+                "restart",
+                "user",
+                "tmpfs",
+                "healthcheck",
+                "deploy",
+            ] {
+                map.entry(key).or_insert(Value::Null);
+            }
+            for key in ["environment", "ports", "volumes", "depends_on"] {
+                map.entry(key).or_insert(Value::Array(vec![]));
+            }
+        }
+        let base = json!({ "v5c_version": version, "system": system });
+        let mut files = vec![
+            (
+                "Dockerfile".to_owned(),
+                templates.render(
+                    "Dockerfile.j2",
+                    json!({
+                        "v5c_version": version,
+                        "system": system,
+                        "crate_dir": image.crate_dir,
+                        "build_image": BUILD_IMAGE,
+                        "run_image": RUN_IMAGE,
+                        "binary": image.binary,
+                        "uid": image.uid,
+                        "ports": ports,
+                        "healthcheck": std::iter::once(binary_path.clone()).chain(image.healthcheck.iter().cloned()).collect::<Vec<_>>(),
+                        "serve": image.serve,
+                    }),
+                )?,
+            ),
+            (
+                ".dockerignore".to_owned(),
+                templates.render(
+                    "dockerignore.j2",
+                    json!({ "v5c_version": version, "system": system, "crate_dir": image.crate_dir }),
+                )?,
+            ),
+        ];
+        if ir.targets.contains(&Target::Compose) {
+            files.push((
+                "compose.yaml".to_owned(),
+                templates.render(
+                    "compose.yaml.j2",
+                    json!({ "v5c_version": version, "system": system, "services": services, "volumes": volumes }),
+                )?,
+            ));
+            let variables: Vec<Value> = secrets
+                .iter()
+                .map(|(name, description)| json!({ "name": name, "description": description }))
+                .collect();
+            let mut context = base;
+            context["variables"] = Value::Array(variables);
+            files.push((
+                ".env.example".to_owned(),
+                templates.render("env.example.j2", context)?,
+            ));
+        }
+
+        let mut diags = Diagnostics::new();
+        for (path, text) in files {
+            if let Err(e) = emitted.files.add(path, text) {
+                diags.push(Diagnostic::error(Code::BackendFailed, e));
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(emitted)
+    }
+}
