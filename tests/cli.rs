@@ -159,6 +159,8 @@ fn build_writes_then_leaves_unchanged_files_alone() {
         "monitoring/grafana/dashboards/streaming-pipeline.json",
         "Dockerfile",
         "compose.yaml",
+        "kustomization.yaml",
+        "k8s/service-pipeline.yaml",
         "v5c-report.md",
         ".v5c-manifest.json",
     ] {
@@ -176,7 +178,7 @@ fn build_writes_then_leaves_unchanged_files_alone() {
     let second = v5c(&["build", "examples/streaming.yaml", "-o", out_arg]);
     assert_eq!(code(&second), 0);
     assert!(
-        text(&second.stderr).contains("0 written, 17 unchanged, 0 removed"),
+        text(&second.stderr).contains("0 written, 22 unchanged, 0 removed"),
         "{}",
         text(&second.stderr)
     );

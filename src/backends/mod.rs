@@ -5,6 +5,7 @@
 
 pub mod docker;
 mod ir;
+pub mod k8s;
 pub mod monitoring;
 pub mod output;
 pub mod sql;
@@ -140,6 +141,7 @@ pub fn builtin() -> Vec<Box<dyn Backend>> {
         Box::new(sql::SqlBackend),
         Box::new(monitoring::MonitoringBackend),
         Box::new(docker::DockerBackend),
+        Box::new(k8s::K8sBackend),
     ]
 }
 

@@ -1,0 +1,380 @@
+//! The k8s backend: snapshots per example (`snapshots/k8s/`), Service selectors that match
+//! pod labels, probes on the service's own paths and port, every variable the service reads
+//! set from its ConfigMap or the Secret, one image name, every file the kustomization names
+//! in the output; and, ignored in plain `cargo test` and run by `tools/test-all`,
+//! `kubernetes-validate --strict` against Kubernetes 1.31 and yamllint.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use v5c::backends::k8s::KUBERNETES_VERSION;
+use v5c::source::SourceFile;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .expect("examples directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn analyse(path: &Path) -> v5c::Analysed {
+    let text = std::fs::read_to_string(path).expect("spec is readable");
+    let file = SourceFile::new(path.display().to_string(), text);
+    v5c::check(&file).unwrap_or_else(|d| {
+        panic!(
+            "{} does not check:\n{}",
+            path.display(),
+            v5c::diag::render_graphical(&d, 100, false)
+        )
+    })
+}
+
+fn build(analysed: &v5c::Analysed) -> v5c::backends::Output {
+    let backends = v5c::backends::select(&["k8s".to_owned()]).expect("k8s is built in");
+    v5c::emit(analysed, &backends).unwrap_or_else(|d| {
+        panic!(
+            "the build fails:\n{}",
+            v5c::diag::render_graphical(&d, 100, false)
+        )
+    })
+}
+
+/// Every manifest of the build.
+fn manifests(files: &v5c::backends::FileSet) -> Vec<serde_yaml::Value> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for (path, contents) in files.iter() {
+        if path.as_str().starts_with("k8s/") {
+            for doc in serde_yaml::Deserializer::from_slice(contents) {
+                docs.push(serde_yaml::Value::deserialize(doc).expect("a YAML document"));
+            }
+        }
+    }
+    docs
+}
+
+fn kind<'a>(docs: &'a [serde_yaml::Value], kind: &str) -> Vec<&'a serde_yaml::Value> {
+    docs.iter()
+        .filter(|d| d["kind"].as_str() == Some(kind))
+        .collect()
+}
+
+/// Examples that deploy to Kubernetes, with their manifests.
+fn deployed() -> Vec<(String, v5c::Analysed, v5c::backends::Output)> {
+    examples()
+        .iter()
+        .map(|p| {
+            let analysed = analyse(p);
+            let output = build(&analysed);
+            (stem(p), analysed, output)
+        })
+        .filter(|(_, a, _)| a.ir().targets.contains(&v5c::ir::Target::Kubernetes))
+        .collect()
+}
+
+#[test]
+fn k8s_snapshots() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/k8s");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for (name, _, output) in deployed() {
+            for (path, contents) in output.files.iter() {
+                let p = path.as_str();
+                if p.starts_with("k8s/") || p == "kustomization.yaml" {
+                    let snap = format!("{name}@{}", p.replace('/', "__"));
+                    insta::assert_snapshot!(snap, String::from_utf8_lossy(contents));
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn no_kubernetes_target_no_manifests() {
+    let path = root().join("examples/blog.yaml");
+    let analysed = analyse(&path);
+    assert!(!analysed.ir().targets.contains(&v5c::ir::Target::Kubernetes));
+    let output = build(&analysed);
+    assert!(
+        output
+            .files
+            .iter()
+            .all(|(p, _)| !p.as_str().starts_with("k8s/"))
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    for path in examples() {
+        assert_eq!(build(&analyse(&path)).files, build(&analyse(&path)).files);
+    }
+}
+
+#[test]
+fn service_selectors_match_pod_labels() {
+    let mut checked = 0;
+    for (name, _, output) in deployed() {
+        let docs = manifests(&output.files);
+        let pods: Vec<&serde_yaml::Value> = ["Deployment", "StatefulSet"]
+            .iter()
+            .flat_map(|k| kind(&docs, k))
+            .map(|d| &d["spec"]["template"]["metadata"]["labels"])
+            .collect();
+        let matches = |selector: &serde_yaml::Value| {
+            pods.iter().any(|labels| {
+                selector
+                    .as_mapping()
+                    .expect("a selector")
+                    .iter()
+                    .all(|(k, v)| &labels[k.as_str().expect("key")] == v)
+            })
+        };
+        for service in kind(&docs, "Service") {
+            let selector = &service["spec"]["selector"];
+            assert!(
+                matches(selector),
+                "{name}: Service {:?} selects no pod",
+                service["metadata"]["name"]
+            );
+            checked += 1;
+        }
+        for set in ["Deployment", "StatefulSet"]
+            .iter()
+            .flat_map(|k| kind(&docs, k))
+        {
+            let selector = &set["spec"]["selector"]["matchLabels"];
+            let labels = &set["spec"]["template"]["metadata"]["labels"];
+            for (k, v) in selector.as_mapping().expect("matchLabels") {
+                assert_eq!(&labels[k.as_str().expect("key")], v, "{name}");
+            }
+        }
+        for budget in kind(&docs, "PodDisruptionBudget") {
+            assert!(
+                matches(&budget["spec"]["selector"]["matchLabels"]),
+                "{name}"
+            );
+        }
+        for policy in kind(&docs, "NetworkPolicy") {
+            assert!(
+                matches(&policy["spec"]["podSelector"]["matchLabels"]),
+                "{name}"
+            );
+        }
+    }
+    assert!(checked >= 10, "only {checked} Services were checked");
+}
+
+#[test]
+fn probes_environment_and_images_agree_with_the_service() {
+    for (name, analysed, output) in deployed() {
+        let docs = manifests(&output.files);
+        let deploy = &analysed.facts().deploy;
+        let image = format!("{}:{}", deploy.image.name, deploy.image.tag);
+        for service in &deploy.services {
+            let deployment = kind(&docs, "Deployment")
+                .into_iter()
+                .find(|d| d["metadata"]["name"].as_str() == Some(&service.host))
+                .unwrap_or_else(|| panic!("{name}: no Deployment for {}", service.name));
+            let pod = &deployment["spec"]["template"]["spec"];
+            let container = &pod["containers"][0];
+            assert_eq!(container["image"].as_str(), Some(image.as_str()), "{name}");
+            assert_eq!(
+                container["ports"][0]["containerPort"].as_u64(),
+                Some(u64::from(service.port))
+            );
+            let port_name = container["ports"][0]["name"].as_str();
+            for (probe, path) in [
+                ("livenessProbe", &service.liveness_path),
+                ("readinessProbe", &service.readiness_path),
+            ] {
+                assert_eq!(
+                    container[probe]["httpGet"]["path"].as_str(),
+                    Some(path.as_str()),
+                    "{name}: {probe}"
+                );
+                assert_eq!(container[probe]["httpGet"]["port"].as_str(), port_name);
+            }
+            let config_name = container["envFrom"][0]["configMapRef"]["name"]
+                .as_str()
+                .expect("a ConfigMap");
+            let config = kind(&docs, "ConfigMap")
+                .into_iter()
+                .find(|c| c["metadata"]["name"].as_str() == Some(config_name))
+                .expect("the ConfigMap is in the output");
+            for var in &service.env {
+                match &var.value {
+                    Some(v) => assert_eq!(
+                        config["data"][var.name.as_str()].as_str(),
+                        Some(v.as_str()),
+                        "{name}: {}",
+                        var.name
+                    ),
+                    None => {
+                        let env = container["env"]
+                            .as_sequence()
+                            .expect("env")
+                            .iter()
+                            .find(|e| e["name"].as_str() == Some(&var.name))
+                            .unwrap_or_else(|| panic!("{name}: {} is not set", var.name));
+                        assert!(
+                            env["valueFrom"]["secretKeyRef"]["key"].as_str() == Some(&var.name),
+                            "{name}: {} is not read from the Secret",
+                            var.name
+                        );
+                        assert!(env.get("value").is_none(), "{name}: a secret has a value");
+                    }
+                }
+            }
+            let security = &container["securityContext"];
+            assert_eq!(security["runAsNonRoot"].as_bool(), Some(true));
+            assert_eq!(security["readOnlyRootFilesystem"].as_bool(), Some(true));
+            assert_eq!(security["capabilities"]["drop"][0].as_str(), Some("ALL"));
+        }
+        // No Secret is written: they are referenced by name only.
+        assert!(kind(&docs, "Secret").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn every_file_the_kustomization_names_is_in_the_output() {
+    for (name, _, output) in deployed() {
+        let written: BTreeSet<&str> = output.files.iter().map(|(p, _)| p.as_str()).collect();
+        let k: serde_yaml::Value = serde_yaml::from_slice(
+            output
+                .files
+                .get("kustomization.yaml")
+                .expect("a kustomization"),
+        )
+        .expect("YAML");
+        for r in k["resources"].as_sequence().expect("resources") {
+            assert!(written.contains(r.as_str().expect("path")), "{name}: {r:?}");
+        }
+        for generator in k["configMapGenerator"].as_sequence().into_iter().flatten() {
+            for file in generator["files"].as_sequence().expect("files") {
+                let file = file.as_str().expect("text");
+                let path = file.split_once('=').map_or(file, |(_, p)| p);
+                assert!(written.contains(path), "{name}: {path} is not written");
+            }
+        }
+        // Every ConfigMap a pod mounts is generated or written.
+        let docs = manifests(&output.files);
+        let mut config_maps: BTreeSet<String> = kind(&docs, "ConfigMap")
+            .iter()
+            .map(|c| c["metadata"]["name"].as_str().expect("name").to_owned())
+            .collect();
+        config_maps.extend(
+            k["configMapGenerator"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|g| g["name"].as_str().expect("name").to_owned()),
+        );
+        for set in ["Deployment", "StatefulSet"]
+            .iter()
+            .flat_map(|kd| kind(&docs, kd))
+        {
+            for volume in set["spec"]["template"]["spec"]["volumes"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(cm) = volume["configMap"]["name"].as_str() {
+                    assert!(config_maps.contains(cm), "{name}: no ConfigMap {cm}");
+                }
+            }
+        }
+    }
+}
+
+fn tool(name: &str, hint: &str) -> Command {
+    let probe = Command::new(name).arg("--version").output();
+    assert!(
+        probe.is_ok(),
+        "`{name}` is not installed; {hint} (`tools/test-all` installs it)"
+    );
+    Command::new(name)
+}
+
+#[test]
+#[ignore = "needs kubernetes-validate and yamllint; run by tools/test-all"]
+fn kubernetes_validate_and_yamllint_accept_every_example() {
+    let base = root().join("target/k8s-check");
+    let _ = std::fs::remove_dir_all(&base);
+    let mut checked = 0;
+    for (name, _, output) in deployed() {
+        let dir = base.join(&name);
+        let mut k8s_files = Vec::new();
+        for (path, contents) in output.files.iter() {
+            let full = dir.join(path.as_str());
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&full, contents).expect("write");
+            if path.as_str().starts_with("k8s/") {
+                k8s_files.push(path.as_str().to_owned());
+            }
+        }
+        let out = tool("kubernetes-validate", "pip package `kubernetes-validate`")
+            .current_dir(&dir)
+            .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])
+            .args(&k8s_files)
+            .output()
+            .expect("kubernetes-validate runs");
+        assert!(
+            out.status.success(),
+            "{name}: kubernetes-validate --strict failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = tool("yamllint", "Debian package `yamllint`")
+            .current_dir(&dir)
+            .args([
+                "--strict",
+                "-d",
+                "{extends: default, rules: {line-length: disable, document-start: disable, indentation: {indent-sequences: consistent}}}",
+                "k8s",
+                "kustomization.yaml",
+            ])
+            .output()
+            .expect("yamllint runs");
+        assert!(
+            out.status.success(),
+            "{name}: yamllint failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        checked += k8s_files.len();
+    }
+    assert!(checked >= 8, "only {checked} manifest files were checked");
+}
+
+#[test]
+#[ignore = "needs kubernetes-validate; run by tools/test-all"]
+fn kubernetes_validate_is_not_a_rubber_stamp() {
+    let dir = root().join("target/k8s-check/bad");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replicaz: 2\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: x}]}}\n",
+    )
+    .expect("write");
+    let out = tool("kubernetes-validate", "pip package `kubernetes-validate`")
+        .current_dir(&dir)
+        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION, "bad.yaml"])
+        .output()
+        .expect("kubernetes-validate runs");
+    assert!(!out.status.success(), "a misspelt field passed --strict");
+}
