@@ -13,9 +13,13 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The examples, and the specs of `tests/fixtures/deploy/` that reach what the examples do
+/// not: Kubernetes alone, MariaDB, external and SQLite databases there, a database no one
+/// uses.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples directory")
+    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/deploy"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -343,8 +347,10 @@ fn checkers_accept_every_example() {
 #[test]
 #[ignore = "needs hadolint; run by tools/test-all"]
 fn hadolint_is_not_a_rubber_stamp() {
-    // An image that runs as root, with an untagged base, must be refused.
-    let dir = root().join("target/docker-check/bad");
+    // An untagged base, unpinned packages and a shell-form command must be refused.
+    // (hadolint does not notice an image that runs as root: the USER line is checked by
+    // `each_service_runs_as_its_user_after_its_own_migration`.)
+    let dir = root().join("target/docker-check-bad");
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(
         dir.join("Dockerfile"),
@@ -357,4 +363,74 @@ fn hadolint_is_not_a_rubber_stamp() {
         .output()
         .expect("hadolint runs");
     assert!(!out.status.success(), "hadolint passed a bad Dockerfile");
+}
+
+#[test]
+fn each_service_runs_as_its_user_after_its_own_migration() {
+    for path in examples() {
+        let analysed = analyse(&path);
+        let output = build(&analysed);
+        let image = &analysed.facts().deploy.image;
+        let dockerfile = text(&output.files, "Dockerfile");
+        assert!(
+            dockerfile.contains(&format!("\nUSER {0}:{0}\n", image.uid)),
+            "{}: the image does not switch to user {}",
+            stem(&path),
+            image.uid
+        );
+        let Some(compose) = compose(&output.files) else {
+            continue;
+        };
+        for service in &analysed.facts().deploy.services {
+            let s = &compose["services"][service.host.as_str()];
+            let migrate_name = format!("{}-migrate", service.host);
+            let migrate = &compose["services"][migrate_name.as_str()];
+            assert_eq!(
+                s["depends_on"][migrate_name.as_str()]["condition"].as_str(),
+                Some("service_completed_successfully"),
+                "{}: {} does not wait for its migration",
+                stem(&path),
+                service.name
+            );
+            assert_eq!(
+                migrate["command"][0].as_str(),
+                image.migrate.first().map(String::as_str)
+            );
+            assert_eq!(
+                migrate["environment"],
+                s["environment"],
+                "{}: the migration of {} sees another environment",
+                stem(&path),
+                service.name
+            );
+            assert_eq!(migrate["volumes"], s["volumes"]);
+            assert_eq!(migrate["healthcheck"]["disable"].as_bool(), Some(true));
+            for d in &service.databases {
+                let db = analysed
+                    .ir()
+                    .databases
+                    .values()
+                    .find(|x| &x.name == d)
+                    .expect("a database");
+                if db.engine != v5c::ir::Engine::Sqlite && !db.external {
+                    for who in [s, migrate] {
+                        assert_eq!(
+                            who["depends_on"][v5c::passes::host_name(d).as_str()]["condition"]
+                                .as_str(),
+                            Some("service_healthy"),
+                            "{}: does not wait for {d}",
+                            stem(&path)
+                        );
+                    }
+                }
+            }
+            for port in s["ports"].as_sequence().expect("ports") {
+                assert!(
+                    port.as_str().is_some_and(|p| p.starts_with("127.0.0.1:")),
+                    "{}: {port:?} listens beyond loopback",
+                    stem(&path)
+                );
+            }
+        }
+    }
 }

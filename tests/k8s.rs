@@ -14,9 +14,13 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The examples, and the specs of `tests/fixtures/deploy/` that reach what the examples do
+/// not: Kubernetes alone, MariaDB, external and SQLite databases there, a database no one
+/// uses.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples directory")
+    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/deploy"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -312,7 +316,7 @@ fn tool(name: &str, hint: &str) -> Command {
 }
 
 #[test]
-#[ignore = "needs kubernetes-validate and yamllint; run by tools/test-all"]
+#[ignore = "needs kubernetes-validate, kubectl and yamllint; run by tools/test-all"]
 fn kubernetes_validate_and_yamllint_accept_every_example() {
     let base = root().join("target/k8s-check");
     let _ = std::fs::remove_dir_all(&base);
@@ -340,6 +344,24 @@ fn kubernetes_validate_and_yamllint_accept_every_example() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        // kustomize builds it: every resource and generated file is found, and references to
+        // the generated ConfigMaps are rewritten to their hashed names.
+        let out = tool("kubectl", "kubectl (on this machine kind)")
+            .current_dir(&dir)
+            .args(["kustomize", "."])
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "{name}: kubectl kustomize failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let built = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !built.contains("name: prometheus-config\n")
+                || built.contains("name: prometheus-config-"),
+            "{name}: the generated ConfigMap keeps its bare name"
+        );
         let out = tool("yamllint", "Debian package `yamllint`")
             .current_dir(&dir)
             .args([
@@ -364,7 +386,7 @@ fn kubernetes_validate_and_yamllint_accept_every_example() {
 #[test]
 #[ignore = "needs kubernetes-validate; run by tools/test-all"]
 fn kubernetes_validate_is_not_a_rubber_stamp() {
-    let dir = root().join("target/k8s-check/bad");
+    let dir = root().join("target/k8s-check-bad");
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(
         dir.join("bad.yaml"),
@@ -377,4 +399,128 @@ fn kubernetes_validate_is_not_a_rubber_stamp() {
         .output()
         .expect("kubernetes-validate runs");
     assert!(!out.status.success(), "a misspelt field passed --strict");
+}
+
+#[test]
+fn network_policies_admit_exactly_the_clients_of_each_database() {
+    let mut checked = 0;
+    for (name, analysed, output) in deployed() {
+        let docs = manifests(&output.files);
+        let deploy = &analysed.facts().deploy;
+        for db in analysed.ir().databases.values() {
+            if db.external || db.engine == v5c::ir::Engine::Sqlite {
+                continue;
+            }
+            let host = v5c::passes::host_name(&db.name);
+            let policy = kind(&docs, "NetworkPolicy")
+                .into_iter()
+                .find(|p| p["metadata"]["name"].as_str() == Some(&format!("{host}-clients")))
+                .unwrap_or_else(|| panic!("{name}: no NetworkPolicy for {}", db.name));
+            let mut wanted: BTreeSet<String> = deploy
+                .services
+                .iter()
+                .filter(|s| s.databases.contains(&db.name))
+                .map(|s| s.host.clone())
+                .collect();
+            if deploy.monitoring.is_some() {
+                wanted.extend(
+                    deploy
+                        .exporters
+                        .iter()
+                        .filter(|e| e.database == db.name)
+                        .map(|e| e.host.clone()),
+                );
+            }
+            let admitted: BTreeSet<String> = policy["spec"]["ingress"]
+                .as_sequence()
+                .expect("ingress")
+                .iter()
+                .flat_map(|rule| rule["from"].as_sequence().expect("from").iter())
+                .flat_map(|from| {
+                    from["podSelector"]["matchExpressions"][0]["values"]
+                        .as_sequence()
+                        .expect("values")
+                        .iter()
+                        .map(|v| v.as_str().expect("text").to_owned())
+                })
+                .collect();
+            assert_eq!(admitted, wanted, "{name}: who reaches {}", db.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} policies were checked");
+}
+
+#[test]
+fn service_ports_and_init_containers_point_at_real_things() {
+    for (name, analysed, output) in deployed() {
+        let docs = manifests(&output.files);
+        let image = &analysed.facts().deploy.image;
+        let pods: Vec<&serde_yaml::Value> = ["Deployment", "StatefulSet"]
+            .iter()
+            .flat_map(|k| kind(&docs, k))
+            .collect();
+        for service in kind(&docs, "Service") {
+            let selector = service["spec"]["selector"].as_mapping().expect("selector");
+            let pod = pods
+                .iter()
+                .find(|p| {
+                    selector.iter().all(|(k, v)| {
+                        &p["spec"]["template"]["metadata"]["labels"][k.as_str().expect("key")] == v
+                    })
+                })
+                .expect("a pod (see service_selectors_match_pod_labels)");
+            let names: BTreeSet<&str> = pod["spec"]["template"]["spec"]["containers"]
+                .as_sequence()
+                .expect("containers")
+                .iter()
+                .flat_map(|c| c["ports"].as_sequence().into_iter().flatten())
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for port in service["spec"]["ports"].as_sequence().expect("ports") {
+                let target = port["targetPort"].as_str().expect("a named targetPort");
+                assert!(
+                    names.contains(target),
+                    "{name}: Service {:?} targets port {target}, which its pods do not name",
+                    service["metadata"]["name"]
+                );
+            }
+        }
+        for service in &analysed.facts().deploy.services {
+            let deployment = kind(&docs, "Deployment")
+                .into_iter()
+                .find(|d| d["metadata"]["name"].as_str() == Some(&service.host))
+                .expect("a Deployment");
+            let pod = &deployment["spec"]["template"]["spec"];
+            let init = &pod["initContainers"][0];
+            let args: Vec<&str> = init["args"]
+                .as_sequence()
+                .expect("args")
+                .iter()
+                .map(|a| a.as_str().expect("text"))
+                .collect();
+            assert_eq!(
+                args,
+                image.migrate.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            assert_eq!(init["envFrom"], pod["containers"][0]["envFrom"]);
+            assert_eq!(init["env"], pod["containers"][0]["env"]);
+            assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(false));
+        }
+        for pod in &pods {
+            let spec = &pod["spec"]["template"]["spec"];
+            for c in spec["containers"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .chain(spec["initContainers"].as_sequence().into_iter().flatten())
+            {
+                assert!(
+                    c["resources"]["limits"]["memory"].is_string(),
+                    "{name}: container {:?} has no memory limit",
+                    c["name"]
+                );
+            }
+        }
+    }
 }

@@ -79,6 +79,7 @@ impl Backend for DockerBackend {
                 "compose is not a deploy target: no compose file",
             );
         }
+        let compose_target = ir.targets.contains(&Target::Compose);
         let facts = &analysed.facts().deploy;
         let templates = Templates::for_backend("docker");
         let version = env!("CARGO_PKG_VERSION");
@@ -96,20 +97,12 @@ impl Backend for DockerBackend {
         };
 
         // The databases the deployment runs, and their exporters.
-        let mut migrate_env: Vec<Value> = Vec::new();
-        let mut migrate_volumes: Vec<String> = Vec::new();
-        let mut migrate_depends: Vec<Value> = Vec::new();
         for db in ir.databases.values() {
             let url_env = database_env(&db.name, "URL");
             let password_env = database_env(&db.name, "PASSWORD");
             let host = host_name(&db.name);
             if db.engine == Engine::Sqlite {
-                let volume = format!("{host}-data");
-                migrate_volumes.push(format!("{volume}:/data"));
-                migrate_env.push(
-                    json!({ "name": url_env, "value": format!("sqlite:///data/{}.db", db.name) }),
-                );
-                volumes.push(volume);
+                // On the volume of the service that uses it (see below).
                 continue;
             }
             secret(
@@ -127,12 +120,12 @@ impl Backend for DockerBackend {
                         db.name
                     ),
                 );
-                migrate_env.push(json!({ "name": url_env, "value": from_env(&url_env) }));
-                migrate_env.push(json!({ "name": password_env, "value": from_env(&password_env) }));
-                emitted.report.approximated(
-                    format!("database {}", db.name),
-                    "external: compose runs no server for it; set its address in .env",
-                );
+                if compose_target {
+                    emitted.report.approximated(
+                        format!("database {}", db.name),
+                        "external: compose runs no server for it; set its address in .env",
+                    );
+                }
                 continue;
             }
             let volume = format!("{host}-data");
@@ -150,7 +143,9 @@ impl Backend for DockerBackend {
                             { "name": "POSTGRES_PASSWORD", "value": password },
                         ],
                         "volumes": [format!("{volume}:/var/lib/postgresql/data")],
-                        "healthcheck": ["CMD", "pg_isready", "-U", DATABASE_USER, "-d", db.name],
+                        // Over TCP: while the image initialises the database, its temporary
+                        // server listens on the Unix socket alone.
+                        "healthcheck": ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DATABASE_USER, "-d", db.name],
                     }),
                     format!("postgres://{DATABASE_USER}@{host}:5432/{}", db.name),
                 ),
@@ -165,6 +160,7 @@ impl Backend for DockerBackend {
                             { "name": "MARIADB_DATABASE", "value": db.name },
                             { "name": "MARIADB_PASSWORD", "value": password },
                             { "name": "MARIADB_RANDOM_ROOT_PASSWORD", "value": "1" },
+                            { "name": "MARIADB_ROOT_HOST", "value": "localhost" },
                         ],
                         "volumes": [format!("{volume}:/var/lib/mysql")],
                         "healthcheck": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
@@ -175,9 +171,7 @@ impl Backend for DockerBackend {
             };
             services.push(service);
             volumes.push(volume);
-            migrate_env.push(json!({ "name": url_env, "value": url }));
-            migrate_env.push(json!({ "name": password_env, "value": password }));
-            migrate_depends.push(json!({ "name": host, "condition": "service_healthy" }));
+            let _ = url;
         }
         let monitoring = facts.monitoring.as_ref();
         if monitoring.is_some() {
@@ -215,22 +209,6 @@ impl Backend for DockerBackend {
             }
         }
 
-        // The schema, applied once before any service starts.
-        let mut migrate_env_all = vec![json!({ "name": "V5C_SERVICE", "value": "migrate" })];
-        migrate_env_all.extend(migrate_env);
-        services.push(json!({
-            "name": "migrate",
-            "comment": "applies the sql backend's schema to every database, then exits",
-            "build": true,
-            "image": image_ref,
-            "command": image.migrate,
-            "restart": "no",
-            "user": format!("{0}:{0}", image.uid),
-            "environment": migrate_env_all,
-            "volumes": migrate_volumes,
-            "depends_on": migrate_depends,
-        }));
-
         let mut ports = Vec::new();
         for service in &facts.services {
             let spec = ir
@@ -247,8 +225,8 @@ impl Backend for DockerBackend {
                 secret(&e.name, e.description.clone());
             }
             let mut volumes_of = Vec::new();
-            let mut depends =
-                vec![json!({ "name": "migrate", "condition": "service_completed_successfully" })];
+            let mut databases_ready = Vec::new();
+            let mut uses_sqlite = false;
             for db in &service.databases {
                 let d = ir
                     .databases
@@ -256,22 +234,49 @@ impl Backend for DockerBackend {
                     .find(|d| &d.name == db)
                     .expect("facts name the IR's databases");
                 if d.engine == Engine::Sqlite {
-                    volumes_of.push(format!("{}-data:/data", host_name(db)));
+                    uses_sqlite = true;
                 } else if !d.external {
-                    depends.push(json!({ "name": host_name(db), "condition": "service_healthy" }));
+                    databases_ready
+                        .push(json!({ "name": host_name(db), "condition": "service_healthy" }));
                 }
             }
+            if uses_sqlite {
+                // One volume per service holds its SQLite files.
+                let volume = format!("{}-data", service.host);
+                volumes_of.push(format!("{volume}:/data"));
+                volumes.push(volume);
+            }
+            let migrate = format!("{}-migrate", service.host);
+            services.push(json!({
+                "name": migrate,
+                "comment": format!("applies the schema to the databases of `{}`, then exits", service.name),
+                "build": true,
+                "image": image_ref,
+                "command": image.migrate,
+                "restart": "no",
+                "user": format!("{0}:{0}", image.uid),
+                "tmpfs": ["/tmp"],
+                "environment": environment,
+                "volumes": volumes_of,
+                "depends_on": databases_ready,
+                "healthcheck_disable": true,
+            }));
+            let mut depends =
+                vec![json!({ "name": migrate, "condition": "service_completed_successfully" })];
+            depends.extend(databases_ready.iter().cloned());
             let port = if spec.replicas > 1 {
-                emitted.report.approximated(
+                if compose_target {
+                    emitted.report.approximated(
                     format!("service {}", service.name),
                     format!(
-                        "{} replicas: compose publishes each on a host port of its own choosing, not on {}",
+                        "{} replicas: compose publishes each on a loopback port of its own choosing, not on {}",
                         spec.replicas, service.port
                     ),
                 );
-                service.port.to_string()
+                }
+                format!("127.0.0.1::{}", service.port)
             } else {
-                format!("{0}:{0}", service.port)
+                format!("127.0.0.1:{0}:{0}", service.port)
             };
             ports.push(service.port);
             let mut healthcheck = vec!["CMD".to_owned(), binary_path.clone()];
@@ -301,12 +306,7 @@ impl Backend for DockerBackend {
         }
 
         if let Some(m) = monitoring {
-            let config = if ir.targets.contains(&Target::Compose) {
-                "prometheus.yml"
-            } else {
-                emitted.report.dropped("prometheus", "compose is not a deploy target, so the monitoring backend wrote no compose scrape config");
-                "prometheus.yml"
-            };
+            let config = "prometheus.yml";
             services.push(json!({
                 "name": m.prometheus_host,
                 "comment": "Prometheus, with the monitoring backend's config and rules",
@@ -317,7 +317,7 @@ impl Backend for DockerBackend {
                     format!("--storage.tsdb.retention.time={}", super::monitoring::promql::duration(m.retention_ms)),
                 ],
                 "restart": "unless-stopped",
-                "ports": [format!("{0}:{0}", m.prometheus_port)],
+                "ports": [format!("127.0.0.1:{0}:{0}", m.prometheus_port)],
                 "volumes": [format!("./{PROMETHEUS_DIR}:/etc/prometheus:ro"), "prometheus-data:/prometheus".to_owned()],
                 "healthcheck": ["CMD", "wget", "-q", "--spider", format!("http://localhost:{}/-/ready", m.prometheus_port)],
             }));
@@ -332,7 +332,7 @@ impl Backend for DockerBackend {
                 "image": GRAFANA_IMAGE,
                 "restart": "unless-stopped",
                 "environment": [{ "name": "GF_SECURITY_ADMIN_PASSWORD", "value": from_env(GRAFANA_PASSWORD_ENV) }],
-                "ports": [format!("{0}:{0}", m.grafana_port)],
+                "ports": [format!("127.0.0.1:{0}:{0}", m.grafana_port)],
                 "volumes": [
                     format!("./{GRAFANA_PROVISIONING_DIR}:/etc/grafana/provisioning:ro"),
                     format!("./{GRAFANA_DASHBOARDS_DIR}:{GRAFANA_DASHBOARDS_PATH}:ro"),
@@ -357,6 +357,7 @@ impl Backend for DockerBackend {
                 "tmpfs",
                 "healthcheck",
                 "deploy",
+                "healthcheck_disable",
             ] {
                 map.entry(key).or_insert(Value::Null);
             }
@@ -400,17 +401,18 @@ impl Backend for DockerBackend {
                     json!({ "v5c_version": version, "system": system, "services": services, "volumes": volumes }),
                 )?,
             ));
-            let variables: Vec<Value> = secrets
-                .iter()
-                .map(|(name, description)| json!({ "name": name, "description": description }))
-                .collect();
-            let mut context = base;
-            context["variables"] = Value::Array(variables);
-            files.push((
-                ".env.example".to_owned(),
-                templates.render("env.example.j2", context)?,
-            ));
         }
+        // For compose's `.env` and for the Kubernetes Secret alike.
+        let variables: Vec<Value> = secrets
+            .iter()
+            .map(|(name, description)| json!({ "name": name, "description": description }))
+            .collect();
+        let mut context = base;
+        context["variables"] = Value::Array(variables);
+        files.push((
+            ".env.example".to_owned(),
+            templates.render("env.example.j2", context)?,
+        ));
 
         let mut diags = Diagnostics::new();
         for (path, text) in files {

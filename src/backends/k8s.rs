@@ -86,6 +86,15 @@ fn restricted(uid: u32) -> Value {
     })
 }
 
+/// Requests and limits for what the spec gives no resources: databases, exporters,
+/// Prometheus and Grafana. (requests cpu, memory; limits cpu, memory)
+fn resources(cpu: &str, memory: &str, cpu_limit: &str, memory_limit: &str) -> Value {
+    json!({
+        "requests": { "cpu": cpu, "memory": memory },
+        "limits": { "cpu": cpu_limit, "memory": memory_limit },
+    })
+}
+
 fn pod_security(uid: u32) -> Value {
     json!({
         "runAsNonRoot": true,
@@ -119,8 +128,10 @@ impl Backend for K8sBackend {
         "Kubernetes manifests and a kustomization, with databases and the monitoring stack"
     }
 
+    /// `docker` for the Dockerfile the image is built from and `.env.example`, the list of
+    /// the Secret's keys; `monitoring` for the files the kustomization turns into ConfigMaps.
     fn needs(&self) -> &'static [&'static str] {
-        &["monitoring"]
+        &["monitoring", "docker"]
     }
 
     #[allow(clippy::too_many_lines)]
@@ -204,6 +215,14 @@ impl Backend for K8sBackend {
                     format!("SQLite lives on a {SQLITE_STORAGE} volume claim; the pod is replaced (Recreate), never doubled, since the volume mounts on one node"),
                 );
             }
+            let checksum = {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::digest(serde_json::to_vec(&config).expect("serialises"));
+                digest.iter().take(8).fold(String::new(), |mut s, b| {
+                    let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+                    s
+                })
+            };
             let container = |container_name: &str, args: &[String], probes: bool| {
                 let mut c = json!({
                     "name": container_name,
@@ -213,6 +232,16 @@ impl Backend for K8sBackend {
                     "env": secrets,
                     "securityContext": restricted(image.uid),
                     "volumeMounts": mounts,
+                });
+                c["resources"] = json!({
+                    "requests": {
+                        "cpu": millicores(spec.resources.cpu_millicores),
+                        "memory": mebibytes(spec.resources.memory_bytes),
+                    },
+                    "limits": {
+                        "cpu": millicores(spec.resources.cpu_limit_millicores),
+                        "memory": mebibytes(spec.resources.memory_limit_bytes),
+                    },
                 });
                 if probes {
                     c["ports"] =
@@ -227,16 +256,6 @@ impl Backend for K8sBackend {
                         "periodSeconds": 5,
                         "failureThreshold": 2,
                     });
-                    c["resources"] = json!({
-                        "requests": {
-                            "cpu": millicores(spec.resources.cpu_millicores),
-                            "memory": mebibytes(spec.resources.memory_bytes),
-                        },
-                        "limits": {
-                            "cpu": millicores(spec.resources.cpu_limit_millicores),
-                            "memory": mebibytes(spec.resources.memory_limit_bytes),
-                        },
-                    });
                 }
                 c
             };
@@ -250,9 +269,12 @@ impl Backend for K8sBackend {
                     "template": {
                         "metadata": {
                             "labels": labels(system, name, "service", version),
+                            // A changed ConfigMap rolls the pods.
+                            "annotations": { "v5c.dev/config-sha256": checksum },
                         },
                         "spec": {
-                            "securityContext": pod_security(image.uid),
+                            "automountServiceAccountToken": false,
+                                "securityContext": pod_security(image.uid),
                             "initContainers": [container("migrate", &image.migrate, false)],
                             "containers": [container(name, &image.serve, true)],
                             "volumes": volumes,
@@ -262,6 +284,13 @@ impl Backend for K8sBackend {
             });
             if !sqlite.is_empty() {
                 deployment["spec"]["strategy"] = json!({ "type": "Recreate" });
+            }
+            if spec.replicas > 1 {
+                // The HorizontalPodAutoscaler owns the count; `kubectl apply` must not reset it.
+                deployment["spec"]
+                    .as_object_mut()
+                    .expect("a spec")
+                    .remove("replicas");
             }
             let mut docs = vec![json!({
                 "apiVersion": "v1",
@@ -335,27 +364,40 @@ impl Backend for K8sBackend {
             }
             let host = host_name(&db.name);
             let password = database_env(&db.name, "PASSWORD");
-            let (db_image, port, data_path, env, probe) = match db.engine {
+            // (image, port, data directory, its sub-path on the claim, environment, probe)
+            let (db_image, port, data_path, sub_path, env, probe) = match db.engine {
                 Engine::Postgresql => (
                     POSTGRES_IMAGE,
                     5432,
                     "/var/lib/postgresql/data",
+                    "",
                     json!([
                         { "name": "POSTGRES_USER", "value": DATABASE_USER },
                         { "name": "POSTGRES_DB", "value": db.name },
                         { "name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata" },
                         { "name": "POSTGRES_PASSWORD", "valueFrom": { "secretKeyRef": { "name": credentials, "key": password } } },
                     ]),
-                    json!(["pg_isready", "-U", DATABASE_USER, "-d", db.name]),
+                    json!([
+                        "pg_isready",
+                        "-h",
+                        "127.0.0.1",
+                        "-U",
+                        DATABASE_USER,
+                        "-d",
+                        db.name
+                    ]),
                 ),
                 _ => (
                     MARIADB_IMAGE,
                     3306,
                     "/var/lib/mysql",
+                    // Not the claim's root, whose `lost+found` MariaDB would list as a database.
+                    "mysql",
                     json!([
                         { "name": "MARIADB_USER", "value": DATABASE_USER },
                         { "name": "MARIADB_DATABASE", "value": db.name },
                         { "name": "MARIADB_RANDOM_ROOT_PASSWORD", "value": "1" },
+                        { "name": "MARIADB_ROOT_HOST", "value": "localhost" },
                         { "name": "MARIADB_PASSWORD", "valueFrom": { "secretKeyRef": { "name": credentials, "key": password } } },
                     ]),
                     json!(["healthcheck.sh", "--connect", "--innodb_initialized"]),
@@ -387,6 +429,7 @@ impl Backend for K8sBackend {
                         "template": {
                             "metadata": { "labels": labels(system, &host, "database", version) },
                             "spec": {
+                                "automountServiceAccountToken": false,
                                 "securityContext": {
                                     "runAsNonRoot": true,
                                     "runAsUser": 999,
@@ -405,7 +448,12 @@ impl Backend for K8sBackend {
                                         "allowPrivilegeEscalation": false,
                                         "capabilities": { "drop": ["ALL"] },
                                     },
-                                    "volumeMounts": [{ "name": "data", "mountPath": data_path }],
+                                    "resources": resources("250m", "256Mi", "1", "1Gi"),
+                                    "volumeMounts": [if sub_path.is_empty() {
+                                        json!({ "name": "data", "mountPath": data_path })
+                                    } else {
+                                        json!({ "name": "data", "mountPath": data_path, "subPath": sub_path })
+                                    }],
                                 }],
                             },
                         },
@@ -457,6 +505,7 @@ impl Backend for K8sBackend {
                         "template": {
                             "metadata": { "labels": labels(system, name, "exporter", version) },
                             "spec": {
+                                "automountServiceAccountToken": false,
                                 "securityContext": pod_security(65_534),
                                 "containers": [{
                                     "name": name,
@@ -464,13 +513,31 @@ impl Backend for K8sBackend {
                                     "args": args,
                                     "env": env,
                                     "ports": [{ "name": exporter.port_name, "containerPort": exporter.port }],
-                                    "readinessProbe": { "httpGet": { "path": exporter.metrics_path, "port": exporter.port_name } },
+                                    // A TCP probe: a scrape of the metrics would query the database.
+                                    "readinessProbe": { "tcpSocket": { "port": exporter.port_name } },
+                                    "resources": resources("50m", "64Mi", "200m", "128Mi"),
                                     "securityContext": restricted(65_534),
                                 }],
                             },
                         },
                     },
                 }));
+                if let Some(m) = facts.monitoring.as_ref() {
+                    // It holds the database's password: only Prometheus may scrape it.
+                    docs.push(json!({
+                        "apiVersion": "networking.k8s.io/v1",
+                        "kind": "NetworkPolicy",
+                        "metadata": { "name": format!("{name}-scrapers"), "labels": labels(system, name, "exporter", version) },
+                        "spec": {
+                            "podSelector": { "matchLabels": selector(system, name) },
+                            "policyTypes": ["Ingress"],
+                            "ingress": [{
+                                "from": [{ "podSelector": { "matchLabels": selector(system, &m.prometheus_host) } }],
+                                "ports": [{ "protocol": "TCP", "port": exporter.port }],
+                            }],
+                        },
+                    }));
+                }
                 docs.push(json!({
                     "apiVersion": "v1",
                     "kind": "Service",
@@ -481,6 +548,20 @@ impl Backend for K8sBackend {
                     },
                 }));
             }
+            // Nobody else reaches it; with no client at all, no ingress is allowed.
+            let ingress = if allowed.is_empty() {
+                json!([])
+            } else {
+                json!([{
+                    "from": [{
+                        "podSelector": {
+                            "matchLabels": { "app.kubernetes.io/part-of": system },
+                            "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "In", "values": allowed }],
+                        },
+                    }],
+                    "ports": [{ "protocol": "TCP", "port": port }],
+                }])
+            };
             docs.push(json!({
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "NetworkPolicy",
@@ -488,15 +569,7 @@ impl Backend for K8sBackend {
                 "spec": {
                     "podSelector": { "matchLabels": selector(system, &host) },
                     "policyTypes": ["Ingress"],
-                    "ingress": [{
-                        "from": [{
-                            "podSelector": {
-                                "matchLabels": { "app.kubernetes.io/part-of": system },
-                                "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "In", "values": allowed }],
-                            },
-                        }],
-                        "ports": [{ "protocol": "TCP", "port": port }],
-                    }],
+                    "ingress": ingress,
                 },
             }));
             files.push((
@@ -521,6 +594,7 @@ impl Backend for K8sBackend {
                         "template": {
                             "metadata": { "labels": labels(system, prometheus, "monitoring", version) },
                             "spec": {
+                                "automountServiceAccountToken": false,
                                 "securityContext": pod_security(65_534),
                                 "containers": [{
                                     "name": prometheus,
@@ -532,6 +606,7 @@ impl Backend for K8sBackend {
                                     ],
                                     "ports": [{ "name": "http", "containerPort": m.prometheus_port }],
                                     "readinessProbe": { "httpGet": { "path": "/-/ready", "port": "http" } },
+                                    "resources": resources("250m", "512Mi", "1", "2Gi"),
                                     "livenessProbe": { "httpGet": { "path": "/-/healthy", "port": "http" } },
                                     "securityContext": restricted(65_534),
                                     "volumeMounts": [
@@ -572,6 +647,7 @@ impl Backend for K8sBackend {
                         "template": {
                             "metadata": { "labels": labels(system, grafana, "monitoring", version) },
                             "spec": {
+                                "automountServiceAccountToken": false,
                                 "securityContext": pod_security(472),
                                 "containers": [{
                                     "name": grafana,
@@ -579,6 +655,7 @@ impl Backend for K8sBackend {
                                     "env": [secret_env_as(&credentials, "GF_SECURITY_ADMIN_PASSWORD", GRAFANA_PASSWORD_ENV)],
                                     "ports": [{ "name": "http", "containerPort": m.grafana_port }],
                                     "readinessProbe": { "httpGet": { "path": "/api/health", "port": "http" } },
+                                    "resources": resources("100m", "256Mi", "500m", "512Mi"),
                                     "securityContext": restricted(472),
                                     "volumeMounts": [
                                         { "name": "datasources", "mountPath": "/etc/grafana/provisioning/datasources" },
@@ -624,6 +701,14 @@ impl Backend for K8sBackend {
             ];
         }
 
+        emitted.report.approximated(
+            "resources",
+            "databases, exporters, Prometheus and Grafana get v5c's requests and limits: the spec sizes only the services",
+        );
+        emitted.report.approximated(
+            "image",
+            format!("`{image_ref}` names no registry: push the image built from the Dockerfile and set `images[0].newName` in kustomization.yaml to where it is"),
+        );
         let resources: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
         let mut kustomization = json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",

@@ -39,7 +39,9 @@ pub struct ImageFacts {
     /// `NAME:TAG`, from the system's name and version.
     pub name: String,
     pub tag: String,
-    /// The generated crate's folder in the output, the image's build context below it.
+    /// The generated crate's folder in the output. Only its `Cargo.toml`, `Cargo.lock` and
+    /// `src/` reach the image's build: no build script, and every file the service embeds
+    /// (the schema, say) lives under `src/`.
     pub crate_dir: String,
     /// The binary, installed as `/usr/local/bin/BINARY`.
     pub binary: String,
@@ -48,7 +50,10 @@ pub struct ImageFacts {
     /// Arguments that exit 0 when the service on this host answers its readiness probe:
     /// the image has no shell or HTTP client.
     pub healthcheck: Vec<String>,
-    /// Arguments that apply the sql backend's schema to every database of the service.
+    /// Arguments that apply the sql backend's schema to every database the service uses,
+    /// run with the service's own environment before it starts (a compose one-shot, a
+    /// Kubernetes init container). Several replicas and services run it at once, so it must
+    /// take a lock on each database and leave a schema that is already there alone.
     pub migrate: Vec<String>,
     /// The user id the service runs as, never root.
     pub uid: u32,
@@ -267,12 +272,18 @@ fn check_hosts(ir: &Ir, facts: &DeployFacts, diags: &mut Diagnostics) {
             Some(span),
         );
     }
-    // Each service's headless Service (Kubernetes) takes `NAME-pods` too.
+    // Each service's headless Service (Kubernetes) takes `NAME-pods` too, and its schema
+    // migration (compose) `NAME-migrate`.
     for (id, service) in ir.services.iter() {
         let span = ir.spans.service(id).name;
         claim(
             format!("{}-pods", host_name(&service.name)),
             format!("the pods of service `{}`", service.name),
+            Some(span),
+        );
+        claim(
+            format!("{}-migrate", host_name(&service.name)),
+            format!("the schema migration of service `{}`", service.name),
             Some(span),
         );
     }
