@@ -8,6 +8,7 @@ mod ir;
 pub mod k8s;
 pub mod monitoring;
 pub mod output;
+pub mod plugin;
 pub mod sql;
 mod templates;
 
@@ -88,7 +89,7 @@ pub struct ReportEntry {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     /// Written in the target, but not with exactly the spec's meaning.
@@ -124,9 +125,9 @@ pub struct Emitted {
 
 /// A backend. It takes [`Analysed`], so only IR that passed every pass can reach it.
 pub trait Backend {
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// One line for `v5c backends`.
-    fn description(&self) -> &'static str;
+    fn description(&self) -> &str;
     /// Other backends whose files this one refers to; `v5c build` runs them too.
     fn needs(&self) -> &'static [&'static str] {
         &[]
@@ -148,27 +149,47 @@ pub fn builtin() -> Vec<Box<dyn Backend>> {
 /// Looks up backends by name, adding those they need; unknown names are errors.
 pub fn select(names: &[String]) -> Result<Vec<Box<dyn Backend>>, Diagnostic> {
     let all = builtin();
-    let known: Vec<&str> = all.iter().map(|b| b.name()).collect();
-    let mut wanted: Vec<&str> = Vec::new();
+    let known: Vec<String> = all.iter().map(|b| b.name().to_owned()).collect();
+    let mut wanted: Vec<String> = Vec::new();
+    let mut plugins: Vec<Box<dyn Backend>> = Vec::new();
     let mut queue: Vec<String> = names.to_vec();
     while let Some(name) = queue.pop() {
-        let Some(backend) = all.iter().find(|b| b.name() == name) else {
-            return Err(Diagnostic::error(
-                Code::UnknownBackend,
-                format!("unknown backend `{name}`"),
-            )
-            .maybe_help(crate::diag::suggest(&name, known.iter().copied()))
-            .note(format!("the backends are {}", crate::diag::one_of(&known))));
-        };
-        if !wanted.contains(&backend.name()) {
-            wanted.push(backend.name());
-            queue.extend(backend.needs().iter().map(|n| (*n).to_owned()));
+        if let Some(backend) = all.iter().find(|b| b.name() == name) {
+            if !wanted.iter().any(|w| w == backend.name()) {
+                wanted.push(backend.name().to_owned());
+                queue.extend(backend.needs().iter().map(|n| (*n).to_owned()));
+            }
+            continue;
+        }
+        // Not built in: a plugin, by path or as `v5c-backend-NAME` on PATH.
+        match plugin::PluginBackend::find(&name) {
+            Some(p) => {
+                if !plugins.iter().any(|q| q.name() == p.name()) {
+                    plugins.push(Box::new(p));
+                }
+            }
+            None => {
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                return Err(Diagnostic::error(
+                    Code::UnknownBackend,
+                    format!("unknown backend `{name}`"),
+                )
+                .maybe_help(crate::diag::suggest(&name, known.iter().copied()))
+                .note(format!(
+                    "the backends are {}, and plugins: `v5c-backend-NAME` on PATH, or a path to a program",
+                    crate::diag::one_of(&known)
+                )));
+            }
         }
     }
-    Ok(all
+    let mut selected: Vec<Box<dyn Backend>> = all
         .into_iter()
-        .filter(|b| names.is_empty() || wanted.contains(&b.name()))
-        .collect())
+        .filter(|b| names.is_empty() || wanted.iter().any(|w| w == b.name()))
+        .collect();
+    // Plugins run after the built-ins, in the order named.
+    plugins.reverse();
+    selected.extend(plugins);
+    Ok(selected)
 }
 
 /// Every backend's files, merged, and each backend's report.
@@ -181,7 +202,7 @@ pub struct Output {
 /// Runs backends in order. Any failure fails the whole; nothing is written here.
 pub fn emit(analysed: &Analysed, backends: &[Box<dyn Backend>]) -> Result<Output, Diagnostics> {
     let mut output = Output::default();
-    let mut owner: BTreeMap<Utf8PathBuf, &'static str> = BTreeMap::new();
+    let mut owner: BTreeMap<Utf8PathBuf, String> = BTreeMap::new();
     let mut diags = Diagnostics::new();
     for backend in backends {
         match backend.emit(analysed) {
@@ -197,7 +218,7 @@ pub fn emit(analysed: &Analysed, backends: &[Box<dyn Backend>]) -> Result<Output
                         ));
                         continue;
                     }
-                    owner.insert(path.to_owned(), backend.name());
+                    owner.insert(path.to_owned(), backend.name().to_owned());
                     // Paths were checked when the backend added them.
                     let _ = output.files.add(path.to_owned(), contents.to_vec());
                 }
