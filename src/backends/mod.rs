@@ -4,6 +4,7 @@
 //! and `output::write` puts them in place only when all of them succeeded.
 
 pub mod docker;
+pub mod folder;
 mod ir;
 pub mod k8s;
 pub mod monitoring;

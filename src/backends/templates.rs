@@ -17,7 +17,10 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn for_backend(backend: &'static str) -> Templates {
+    /// The environment every template renders in, built-in or from a folder: strict
+    /// undefined values, blocks that leave no blank lines, and the `yaml` and `json`
+    /// filters.
+    pub fn environment() -> Environment<'static> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(
@@ -46,6 +49,11 @@ impl Templates {
                 })
             },
         );
+        env
+    }
+
+    pub fn for_backend(backend: &'static str) -> Templates {
+        let mut env = Templates::environment();
         let prefix = format!("{backend}/");
         let mut broken = Vec::new();
         for (path, text) in TEMPLATES {

@@ -50,9 +50,13 @@ enum Command {
         /// The output directory.
         #[arg(short, long)]
         output: Utf8PathBuf,
-        /// A backend to run (repeatable); all built-in backends when none is named.
+        /// A backend to run (repeatable): built in, or a plugin (`v5c-backend-NAME` on PATH, or
+        /// a path to a program). All built-in backends when no backend is named.
         #[arg(long = "backend", value_name = "NAME")]
         backends: Vec<String>,
+        /// A template-folder backend to run (repeatable): a folder with a `backend.yaml`.
+        #[arg(long = "backend-dir", value_name = "PATH")]
+        backend_dirs: Vec<Utf8PathBuf>,
         /// Overwrite generated files edited by hand, and files v5c did not write.
         #[arg(long)]
         force: bool,
@@ -210,8 +214,9 @@ pub fn main() -> ExitCode {
             spec,
             output,
             backends,
+            backend_dirs,
             force,
-        } => build(&reporter, &spec, &output, &backends, force),
+        } => build(&reporter, &spec, &output, &backends, &backend_dirs, force),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Spec => crate::spec::schema::spec_schema().clone(),
@@ -312,12 +317,24 @@ fn build(
     path: &Utf8Path,
     output: &Utf8Path,
     names: &[String],
+    dirs: &[Utf8PathBuf],
     force: bool,
 ) -> ExitCode {
-    let backends = match crate::backends::select(names) {
-        Ok(backends) => backends,
-        Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
+    // Named backends, or every built-in one when neither a name nor a folder is given.
+    let mut backends = if names.is_empty() && !dirs.is_empty() {
+        Vec::new()
+    } else {
+        match crate::backends::select(names) {
+            Ok(backends) => backends,
+            Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
+        }
     };
+    for dir in dirs {
+        match crate::backends::folder::FolderBackend::load(dir) {
+            Ok(b) => backends.push(Box::new(b)),
+            Err(d) => return reporter.fail(&d, USAGE_OR_IO),
+        }
+    }
     let file = match read_spec(path) {
         Ok(file) => file,
         Err(d) => return reporter.fail(&d.into(), USAGE_OR_IO),
