@@ -203,3 +203,66 @@ fn every_folder_mistake_is_located_and_changes_nothing() {
     }
     assert!(!tmp.path().join("escaped.txt").exists());
 }
+
+#[test]
+fn a_spec_names_its_template_folders_relative_to_itself() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let docs = tmp.path().join("tools/api-docs");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    for file in ["backend.yaml", "api.md.j2"] {
+        std::fs::copy(
+            root().join("examples/backends/api-docs").join(file),
+            docs.join(file),
+        )
+        .expect("copy");
+    }
+    let shop = std::fs::read_to_string(root().join("examples/shop.yaml")).expect("read");
+    let spec = tmp.path().join("shop.yaml");
+    std::fs::write(&spec, format!("{shop}\nbackends: [tools/api-docs]\n")).expect("write");
+    let out = tmp.path().join("out");
+    let run = v5c(&[
+        "build",
+        spec.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The built-in backends, and the spec's folder.
+    assert!(out.join("api-docs/api.md").is_file());
+    assert!(out.join("sql/primary/postgresql/schema.sql").is_file());
+
+    // A folder that is not there is a mistake in the spec, shown where it is written.
+    std::fs::write(&spec, format!("{shop}\nbackends: [tools/nothing]\n")).expect("write");
+    let line = shop.lines().count() + 2;
+    let before = snapshot(&out);
+    let run = v5c(&[
+        "build",
+        spec.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--message-format",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let message: serde_json::Value = serde_json::from_slice(
+        run.stdout
+            .split(|b| *b == b'\n')
+            .find(|l| !l.is_empty())
+            .expect("one diagnostic"),
+    )
+    .expect("JSON");
+    assert_eq!(message["code"], "V5C0901");
+    assert_eq!(message["line"], line);
+    assert_eq!(message["column"], 12);
+    assert!(
+        message["message"]
+            .as_str()
+            .expect("text")
+            .contains("holds no `backend.yaml`")
+    );
+    assert_eq!(snapshot(&out), before);
+}

@@ -1,4 +1,5 @@
-//! Plugin backends through the `v5c` binary: a plugin found on PATH writes its files; every
+//! Plugin backends through the `v5c` binary: a plugin found on PATH (the worked example
+//! `examples/backends/count`) writes its files; every
 //! way a plugin can fail (crash, hang, bad JSON, unknown fields, another protocol, a path
 //! outside the output, an error diagnostic) is a clear error naming the plugin, quoting its
 //! stderr where it has one, and leaves the output folder exactly as it was.
@@ -17,7 +18,8 @@ fn plugins() -> PathBuf {
 
 fn v5c(args: &[&str], env: &[(&str, &str)]) -> Output {
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
+        root().join("examples/backends/count").display(),
         plugins().display(),
         std::env::var("PATH").unwrap_or_default()
     );

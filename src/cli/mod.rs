@@ -344,6 +344,31 @@ fn build(
         Err(diagnostics) => return reporter.fail(&diagnostics, SPEC_ERRORS),
     };
     reporter.report(analysed.warnings());
+    // The template folders the spec names, relative to the spec.
+    let spec_dir = path.parent().unwrap_or(Utf8Path::new(""));
+    for (written, span) in analysed
+        .ir()
+        .backends
+        .iter()
+        .zip(&analysed.ir().spans.backends)
+    {
+        let dir = spec_dir.join(written);
+        if !dir.join(crate::backends::folder::MANIFEST).is_file() {
+            let mut d: Diagnostics = Diagnostic::error(
+                Code::UnknownBackend,
+                format!("`{dir}` holds no `{}`", crate::backends::folder::MANIFEST),
+            )
+            .label(*span, "no template-folder backend here")
+            .help("a path relative to the spec, to a folder with a backend.yaml (see docs/backends.md)")
+            .into();
+            d.attach_file(&file);
+            return reporter.fail(&d, SPEC_ERRORS);
+        }
+        match crate::backends::folder::FolderBackend::load(&dir) {
+            Ok(b) => backends.push(Box::new(b)),
+            Err(d) => return reporter.fail(&d, USAGE_OR_IO),
+        }
+    }
     let built = match crate::emit(&analysed, &backends) {
         Ok(built) => built,
         Err(diagnostics) => return reporter.fail(&diagnostics, USAGE_OR_IO),

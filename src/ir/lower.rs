@@ -213,6 +213,7 @@ impl Lower<'_> {
                 .unwrap_or(DEFAULT_SCRAPE_INTERVAL_MS),
         };
         let slos = self.slos();
+        self.spans.backends = spec.backends.iter().map(|b| b.span).collect();
         Ir {
             ir: IR_VERSION.into(),
             system,
@@ -223,6 +224,7 @@ impl Lower<'_> {
             services,
             targets,
             monitoring,
+            backends: spec.backends.iter().map(|b| b.value.clone()).collect(),
             slos,
             spans: std::mem::take(&mut self.spans),
         }

@@ -51,6 +51,9 @@ pub struct Ir {
     pub targets: Vec<Target>,
     /// Monitoring settings.
     pub monitoring: Monitoring,
+    /// Template-folder backends the spec names, as written (relative to the spec file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<String>,
     /// Service-level objectives.
     pub slos: Arena<Slo>,
     #[serde(skip)]

@@ -17,6 +17,8 @@ pub struct Spans {
     pub deploy: Span,
     /// Where `observe.scrape_interval` is written, if it is.
     pub scrape_interval: Option<Span>,
+    /// Where each of `backends` is written.
+    pub backends: Vec<Span>,
 }
 
 impl Spans {

@@ -52,6 +52,10 @@ pub struct Spec {
     /// Monitoring and service-level objectives.
     #[serde(default)]
     pub observe: ObserveSpec,
+    /// Template-folder backends to run on every build besides the built-in ones: folders
+    /// holding a `backend.yaml`, relative to this file (see docs/backends.md).
+    #[serde(default)]
+    pub backends: Vec<Spanned<String>>,
 }
 
 /// The version of the spec format.
