@@ -74,6 +74,8 @@ pub struct FolderBackend {
     description: String,
     dir: Utf8PathBuf,
     templates: Vec<TemplateEntry>,
+    /// Each template's text, for the line and column of a render error.
+    sources: Vec<String>,
     env: Environment<'static>,
 }
 
@@ -118,8 +120,26 @@ fn template_error(
 impl FolderBackend {
     /// Loads the folder's manifest and templates; every problem is reported, with where.
     pub fn load(dir: &Utf8Path) -> Result<FolderBackend, Diagnostics> {
+        FolderBackend::load_with(dir, &|name| std::fs::read_to_string(dir.join(name)))
+    }
+
+    /// A built-in backend written as a template folder, `backends/NAME/` embedded in the
+    /// binary: the same mechanism as a folder on disk.
+    pub fn builtin(name: &'static str) -> Result<FolderBackend, Diagnostics> {
+        let dir = Utf8PathBuf::from(format!("backends/{name}"));
+        FolderBackend::load_with(&dir, &|file| {
+            super::templates::embedded(name, file)
+                .map(str::to_owned)
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        })
+    }
+
+    fn load_with(
+        dir: &Utf8Path,
+        read: &dyn Fn(&str) -> std::io::Result<String>,
+    ) -> Result<FolderBackend, Diagnostics> {
         let manifest_path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        let text = read(MANIFEST).map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error(
                     Code::UnknownBackend,
@@ -150,8 +170,8 @@ impl FolderBackend {
         }
         let mut env = Templates::environment();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let mut sources = Vec::new();
         for entry in &manifest.templates {
-            let path = dir.join(&entry.template);
             if !super::is_safe_relative(Utf8Path::new(&entry.template)) {
                 diags.push(Diagnostic::error(
                     Code::UnknownBackend,
@@ -162,11 +182,12 @@ impl FolderBackend {
                 ));
                 continue;
             }
-            match std::fs::read_to_string(&path) {
+            match read(&entry.template) {
                 Ok(source) => {
                     if let Err(e) = env.add_template_owned(entry.template.clone(), source.clone()) {
                         diags.push(template_error(dir, &entry.template, Some(&source), &e));
                     }
+                    sources.push(source);
                 }
                 Err(e) => diags.push(Diagnostic::error(
                     Code::UnknownBackend,
@@ -211,6 +232,7 @@ impl FolderBackend {
             },
             dir: dir.to_owned(),
             templates: manifest.templates,
+            sources,
             env,
         })
     }
@@ -230,7 +252,7 @@ impl Backend for FolderBackend {
         let backend = serde_json::json!({ "name": self.name, "version": self.version });
         let mut emitted = Emitted::default();
         let mut diags = Diagnostics::new();
-        for entry in &self.templates {
+        for (entry, source) in self.templates.iter().zip(&self.sources) {
             let items: Vec<Option<serde_json::Value>> = match entry.for_each {
                 None => vec![None],
                 Some(each) => ir[each.key()]
@@ -243,7 +265,6 @@ impl Backend for FolderBackend {
                 .env
                 .get_template(&format!("output of {}", entry.template))
                 .expect("loaded");
-            let source = std::fs::read_to_string(self.dir.join(&entry.template)).ok();
             let when = entry
                 .when
                 .as_deref()
@@ -294,12 +315,9 @@ impl Backend for FolderBackend {
                             ));
                         }
                     }
-                    Err(e) => diags.push(template_error(
-                        &self.dir,
-                        &entry.template,
-                        source.as_deref(),
-                        &e,
-                    )),
+                    Err(e) => {
+                        diags.push(template_error(&self.dir, &entry.template, Some(source), &e));
+                    }
                 }
             }
         }

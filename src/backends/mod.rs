@@ -144,6 +144,7 @@ pub fn builtin() -> Vec<Box<dyn Backend>> {
         Box::new(monitoring::MonitoringBackend),
         Box::new(docker::DockerBackend),
         Box::new(k8s::K8sBackend),
+        Box::new(folder::FolderBackend::builtin("docs").expect("the built-in docs backend loads")),
     ]
 }
 

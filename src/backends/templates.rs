@@ -8,6 +8,12 @@ use std::fmt::Write as _;
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
+/// The text of `backends/BACKEND/FILE` as embedded in the binary.
+pub fn embedded(backend: &str, file: &str) -> Option<&'static str> {
+    let path = format!("{backend}/{file}");
+    TEMPLATES.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
+}
+
 /// The templates of one built-in backend (`backends/NAME/`).
 pub struct Templates {
     backend: &'static str,
