@@ -11,9 +11,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The examples, and `tests/fixtures/docs/` (names that are Mermaid keywords).
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples directory")
+    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/docs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).expect("directory"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -85,7 +87,7 @@ fn every_component_flow_and_entity_is_drawn() {
         }
         for e in ir.entities.values() {
             assert!(
-                text.contains(&format!("    {} {{\n", e.name)),
+                text.contains(&format!("    e_{0}[\"{0}\"] {{\n", e.name)),
                 "{}: {} is not in the entity diagram",
                 stem(&path),
                 e.name

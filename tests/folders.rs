@@ -266,3 +266,33 @@ fn a_spec_names_its_template_folders_relative_to_itself() {
     );
     assert_eq!(snapshot(&out), before);
 }
+
+#[test]
+fn one_template_listed_twice_writes_to_both_outputs() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let dir = folder(
+        tmp.path(),
+        "twice",
+        Some(
+            "name: twice\nversion: 1.0.0\ntemplates:\n  - template: t.j2\n    output: \"entities/{{ item.name }}.txt\"\n    for_each: entities\n  - template: t.j2\n    output: \"components/{{ item.name }}.txt\"\n    for_each: components\n",
+        ),
+        "{{ item.name }}\n",
+    );
+    let out = tmp.path().join("out");
+    let run = v5c(&[
+        "build",
+        "examples/shop.yaml",
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--backend-dir",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join("entities/Customer.txt").is_file());
+    assert!(out.join("components/api.txt").is_file());
+    assert!(!out.join("components/Customer.txt").exists());
+}

@@ -158,6 +158,7 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
     let before = snapshot(&out);
     let misbehave = plugins().join("misbehave");
     let misbehave = misbehave.to_str().expect("utf-8");
+    let started = std::time::Instant::now();
     for (how, expected) in [
         (
             "crash",
@@ -179,6 +180,11 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
             &["`/tmp/v5c-absolute.txt` is not a relative path"][..],
         ),
         ("error", &["entity Order has no price"][..]),
+        ("orphan", &["gave no answer within 0.5 s"][..]),
+        (
+            "manifest",
+            &["writes `.v5c-manifest.json`, which v5c itself writes"][..],
+        ),
     ] {
         let run = v5c(
             &[
@@ -196,7 +202,7 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
         let stderr = String::from_utf8_lossy(&run.stderr);
         // Not a mistake in the spec: exit code 2, as for I/O.
         assert_eq!(run.status.code(), Some(2), "{how}: {stderr}");
-        assert!(stderr.contains("plugin `misbehave`"), "{how}: {stderr}");
+        assert!(stderr.contains("`misbehave`"), "{how}: {stderr}");
         for e in expected {
             assert!(contains_flat(&stderr, e), "{how}: no {e:?} in\n{stderr}");
         }
@@ -205,6 +211,64 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
         assert!(!tmp.path().join("outside.txt").exists());
     }
     assert!(!Path::new("/tmp/v5c-absolute.txt").exists());
+    // The hanging plugins were stopped, with what they started, at their time limit.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn two_plugins_of_one_name_are_refused_and_odd_time_limits_do_not_crash() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let mut programs = Vec::new();
+    for dir in ["a", "b"] {
+        let d = tmp.path().join(dir);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        let p = d.join("v5c-backend-x");
+        std::fs::copy(plugins().join("misbehave"), &p).expect("copy");
+        programs.push(p);
+    }
+    let out = tmp.path().join("out");
+    let run = v5c(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--backend",
+            programs[0].to_str().expect("utf-8"),
+            "--backend",
+            programs[1].to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        contains_flat(&stderr, "two backends are named `x`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    for limit in ["inf", "1e30", "-1", "NaN", "abc"] {
+        let run = v5c(
+            &[
+                "build",
+                "examples/shop.yaml",
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--backend",
+                programs[0].to_str().expect("utf-8"),
+            ],
+            &[("V5C_PLUGIN_TIMEOUT", limit)],
+        );
+        assert!(
+            run.status.success(),
+            "{limit}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
 }
 
 #[test]

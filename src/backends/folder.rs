@@ -79,6 +79,15 @@ pub struct FolderBackend {
     env: Environment<'static>,
 }
 
+/// The place of `entry` in the manifest's list, which names its output-path template (a
+/// template may be listed twice, with two outputs).
+fn sources_index(entries: &[TemplateEntry], entry: &TemplateEntry) -> usize {
+    entries
+        .iter()
+        .position(|e| std::ptr::eq(e, entry))
+        .expect("an entry of the list")
+}
+
 /// `path:line:column` of a byte offset in a text.
 fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -208,7 +217,7 @@ impl FolderBackend {
                     ));
                 }
             }
-            let output_name = format!("output of {}", entry.template);
+            let output_name = format!("output {}", sources_index(&manifest.templates, entry));
             if let Err(e) = env.add_template_owned(output_name.clone(), entry.output.clone()) {
                 diags.push(Diagnostic::error(
                     Code::UnknownBackend,
@@ -263,7 +272,7 @@ impl Backend for FolderBackend {
             let template = self.env.get_template(&entry.template).expect("loaded");
             let output = self
                 .env
-                .get_template(&format!("output of {}", entry.template))
+                .get_template(&format!("output {}", sources_index(&self.templates, entry)))
                 .expect("loaded");
             let when = entry
                 .when

@@ -67,10 +67,17 @@ impl FileSet {
     }
 }
 
-/// Relative, no `..`, no root or prefix: it stays inside the directory it is joined to.
+/// Relative, no `..`, no root or prefix: it stays inside the directory it is joined to. And
+/// plainly written, so that what a backend says is what lands on disk: `/` between names,
+/// none of them empty, `.`, blank or holding a `\`.
 pub fn is_safe_relative(path: &Utf8Path) -> bool {
     use camino::Utf8Component;
-    !path.as_str().is_empty()
+    let text = path.as_str();
+    !text.is_empty()
+        && !text.contains('\\')
+        && text
+            .split('/')
+            .all(|part| !part.trim().is_empty() && part != "." && part != "..")
         && path
             .components()
             .all(|c| matches!(c, Utf8Component::Normal(_)))
@@ -153,7 +160,7 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Backend>>, Diagnostic> {
     let all = builtin();
     let known: Vec<String> = all.iter().map(|b| b.name().to_owned()).collect();
     let mut wanted: Vec<String> = Vec::new();
-    let mut plugins: Vec<Box<dyn Backend>> = Vec::new();
+    let mut plugins: Vec<plugin::PluginBackend> = Vec::new();
     let mut queue: Vec<String> = names.to_vec();
     while let Some(name) = queue.pop() {
         if let Some(backend) = all.iter().find(|b| b.name() == name) {
@@ -165,9 +172,11 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Backend>>, Diagnostic> {
         }
         // Not built in: a plugin, by path or as `v5c-backend-NAME` on PATH.
         match plugin::PluginBackend::find(&name) {
+            // The same program named twice runs once; two programs of one name are
+            // refused by `emit`.
             Some(p) => {
-                if !plugins.iter().any(|q| q.name() == p.name()) {
-                    plugins.push(Box::new(p));
+                if !plugins.iter().any(|q| q.program() == p.program()) {
+                    plugins.push(p);
                 }
             }
             None => {
@@ -190,7 +199,7 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Backend>>, Diagnostic> {
         .collect();
     // Plugins run after the built-ins, in the order named.
     plugins.reverse();
-    selected.extend(plugins);
+    selected.extend(plugins.into_iter().map(|p| Box::new(p) as Box<dyn Backend>));
     Ok(selected)
 }
 
@@ -206,10 +215,36 @@ pub fn emit(analysed: &Analysed, backends: &[Box<dyn Backend>]) -> Result<Output
     let mut output = Output::default();
     let mut owner: BTreeMap<Utf8PathBuf, String> = BTreeMap::new();
     let mut diags = Diagnostics::new();
+    let mut names: Vec<&str> = Vec::new();
+    for backend in backends {
+        if names.contains(&backend.name()) {
+            diags.push(
+                Diagnostic::error(
+                    Code::OutputConflict,
+                    format!("two backends are named `{}`", backend.name()),
+                )
+                .help("a backend runs once: give a folder or plugin a name no other backend has"),
+            );
+        }
+        names.push(backend.name());
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
     for backend in backends {
         match backend.emit(analysed) {
             Ok(emitted) => {
                 for (path, contents) in emitted.files.iter() {
+                    if path == REPORT_FILE || path == output::MANIFEST {
+                        diags.push(Diagnostic::error(
+                            Code::OutputConflict,
+                            format!(
+                                "backend `{}` writes `{path}`, which v5c itself writes",
+                                backend.name()
+                            ),
+                        ));
+                        continue;
+                    }
                     if let Some(first) = owner.get(path) {
                         diags.push(Diagnostic::error(
                             Code::OutputConflict,
@@ -278,6 +313,12 @@ mod tests {
         assert!(files.add("../etc/passwd", "x").is_err());
         assert!(files.add("/etc/passwd", "x").is_err());
         assert!(files.add("", "x").is_err());
+        for bad in [
+            "dir/", "a\\..\\b", "C:\\x.md", " ", "a//b", "a/./b", "./a", "a/ /b",
+        ] {
+            assert!(files.add(bad, "x").is_err(), "{bad:?} was accepted");
+        }
+        assert!(files.add(".dockerignore", "x").is_ok());
     }
 
     #[test]

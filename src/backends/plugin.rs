@@ -91,7 +91,7 @@ impl PluginBackend {
             std::env::var_os("PATH").and_then(|paths| {
                 std::env::split_paths(&paths)
                     .map(|dir| dir.join(&file))
-                    .find(|p| p.is_file())
+                    .find(|p| is_executable(p))
             })?
         };
         let short = program.file_name().map_or_else(
@@ -113,6 +113,11 @@ impl PluginBackend {
         })
     }
 
+    /// The program it runs.
+    pub fn program(&self) -> &std::path::Path {
+        &self.program
+    }
+
     fn fail_one(&self, message: impl Into<String>) -> Diagnostic {
         Diagnostic::error(
             Code::BackendFailed,
@@ -131,6 +136,17 @@ impl PluginBackend {
     }
 }
 
+fn is_executable(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    path.is_file()
+}
+
 fn quoted(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let text = text.trim_end();
@@ -141,12 +157,32 @@ fn quoted(stderr: &[u8]) -> String {
     format!("its stderr:\n{cut}")
 }
 
+/// The longest time limit `V5C_PLUGIN_TIMEOUT` may set: a day.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// `V5C_PLUGIN_TIMEOUT` seconds (a fraction allowed, up to a day), or 60 s when it is not set
+/// or not such a number.
 fn timeout() -> Duration {
     std::env::var("V5C_PLUGIN_TIMEOUT")
         .ok()
-        .and_then(|t| t.parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map_or(DEFAULT_TIMEOUT, |t| {
+            Duration::from_secs_f64(t.min(MAX_TIMEOUT_SECONDS))
+        })
+}
+
+/// Stops every process of the plugin's group (the plugin and what it started).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 impl Backend for PluginBackend {
@@ -166,7 +202,11 @@ impl Backend for PluginBackend {
             ir: analysed,
         })
         .expect("the request serialises");
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        // Its own process group, so that what it starts ends with it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,6 +237,7 @@ impl Backend for PluginBackend {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if started.elapsed() >= limit => {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
                     let _ = writer.join();
@@ -211,6 +252,8 @@ impl Backend for PluginBackend {
                 Err(e) => return Err(self.fail(format!("cannot be waited for: {e}"))),
             }
         };
+        // Whatever it left running would hold its pipes open.
+        kill_group(child.id());
         let _ = writer.join();
         let stdout = out_reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();
