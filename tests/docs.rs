@@ -3,31 +3,17 @@
 //! diagrams; and, ignored in plain `cargo test` and run by `tools/test-all`, every diagram
 //! rendered by Mermaid's own renderer (mermaid-cli, in Debian's Chromium).
 
+mod common;
+
+use common::{root, specs_in, stem};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use v5c::source::SourceFile;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The examples, and `tests/fixtures/docs/` (names that are Mermaid keywords).
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/docs"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root().join(d)).expect("directory"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
+    specs_in(&["examples", "tests/fixtures/docs"])
 }
 
 fn overview(path: &Path) -> (v5c::Analysed, String) {

@@ -5,21 +5,15 @@
 //! Ignored in plain `cargo test`; `tools/test-all` installs the checker and runs them. They
 //! fail, never skip, when the checker is missing.
 
+mod common;
+
+use common::{root, specs_in};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
+    specs_in(&["examples"])
 }
 
 fn check_jsonschema(schema: &Path, instances: &[PathBuf]) {

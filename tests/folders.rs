@@ -4,13 +4,12 @@
 //! output path outside the output, a bad `when`) reported with the file, line and column,
 //! leaving the output folder as it was.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{contains_flat, root, snapshot_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn v5c(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_v5c"))
@@ -19,35 +18,6 @@ fn v5c(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("v5c runs")
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).expect("inside").to_path_buf(),
-                    std::fs::read(&path).expect("readable"),
-                );
-            }
-        }
-    }
-    files
-}
-
-/// Whether `text` contains `needle`, ignoring how the renderer wrapped it.
-fn contains_flat(text: &str, needle: &str) -> bool {
-    let flat = |t: &str| -> String {
-        t.chars()
-            .filter(|c| !c.is_whitespace() && *c != '│')
-            .collect()
-    };
-    flat(text).contains(&flat(needle))
 }
 
 #[test]
@@ -98,7 +68,7 @@ fn the_api_docs_example_documents_every_exposure() {
             }
             settings.bind(|| insta::assert_snapshot!(format!("api-docs@{spec}-{name}"), text));
         }
-        let written = snapshot(&out);
+        let written = snapshot_dir(&out);
         let non_api = ir["components"]
             .as_array()
             .expect("components")
@@ -139,7 +109,7 @@ fn every_folder_mistake_is_located_and_changes_nothing() {
         "sql",
     ]);
     assert!(first.status.success());
-    let before = snapshot(&out);
+    let before = snapshot_dir(&out);
     let good = "name: x\nversion: 1.0.0\ntemplates:\n  - template: t.j2\n    output: out.txt\n";
     let cases: Vec<(&str, Option<String>, &str, Vec<String>)> = vec![
         (
@@ -199,7 +169,11 @@ fn every_folder_mistake_is_located_and_changes_nothing() {
             assert!(contains_flat(&stderr, e), "{name}: no {e:?} in\n{stderr}");
         }
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
-        assert_eq!(snapshot(&out), before, "{name}: the output folder changed");
+        assert_eq!(
+            snapshot_dir(&out),
+            before,
+            "{name}: the output folder changed"
+        );
     }
     assert!(!tmp.path().join("escaped.txt").exists());
 }
@@ -238,7 +212,7 @@ fn a_spec_names_its_template_folders_relative_to_itself() {
     // A folder that is not there is a mistake in the spec, shown where it is written.
     std::fs::write(&spec, format!("{shop}\nbackends: [tools/nothing]\n")).expect("write");
     let line = shop.lines().count() + 2;
-    let before = snapshot(&out);
+    let before = snapshot_dir(&out);
     let run = v5c(&[
         "build",
         spec.to_str().expect("utf-8"),
@@ -264,7 +238,7 @@ fn a_spec_names_its_template_folders_relative_to_itself() {
             .expect("text")
             .contains("holds no `backend.yaml`")
     );
-    assert_eq!(snapshot(&out), before);
+    assert_eq!(snapshot_dir(&out), before);
 }
 
 #[test]

@@ -4,57 +4,23 @@
 //! in the output; and, ignored in plain `cargo test` and run by `tools/test-all`,
 //! `kubernetes-validate --strict` against Kubernetes 1.31 and yamllint.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use v5c::backends::k8s::KUBERNETES_VERSION;
-use v5c::source::SourceFile;
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{analyse, root, specs_in, stem, tool, write_files};
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use v5c::backends::k8s::KUBERNETES_VERSION;
 
 /// The examples, and the specs of `tests/fixtures/deploy/` that reach what the examples do
 /// not: Kubernetes alone, MariaDB, external and SQLite databases there, a database no one
 /// uses.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/deploy"]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn analyse(path: &Path) -> v5c::Analysed {
-    let text = std::fs::read_to_string(path).expect("spec is readable");
-    let file = SourceFile::new(path.display().to_string(), text);
-    v5c::check(&file).unwrap_or_else(|d| {
-        panic!(
-            "{} does not check:\n{}",
-            path.display(),
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    specs_in(&["examples", "tests/fixtures/deploy"])
 }
 
 fn build(analysed: &v5c::Analysed) -> v5c::backends::Output {
-    let backends = v5c::backends::select(&["k8s".to_owned()]).expect("k8s is built in");
-    v5c::emit(analysed, &backends).unwrap_or_else(|d| {
-        panic!(
-            "the build fails:\n{}",
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    common::build(analysed, "k8s")
 }
 
 /// Every manifest of the build.
@@ -306,15 +272,6 @@ fn every_file_the_kustomization_names_is_in_the_output() {
     }
 }
 
-fn tool(name: &str, hint: &str) -> Command {
-    let probe = Command::new(name).arg("--version").output();
-    assert!(
-        probe.is_ok(),
-        "`{name}` is not installed; {hint} (`tools/test-all` installs it)"
-    );
-    Command::new(name)
-}
-
 #[test]
 #[ignore = "needs kubernetes-validate, kubectl and yamllint; run by tools/test-all"]
 fn kubernetes_validate_and_yamllint_accept_every_example() {
@@ -323,15 +280,13 @@ fn kubernetes_validate_and_yamllint_accept_every_example() {
     let mut checked = 0;
     for (name, _, output) in deployed() {
         let dir = base.join(&name);
-        let mut k8s_files = Vec::new();
-        for (path, contents) in output.files.iter() {
-            let full = dir.join(path.as_str());
-            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&full, contents).expect("write");
-            if path.as_str().starts_with("k8s/") {
-                k8s_files.push(path.as_str().to_owned());
-            }
-        }
+        write_files(&output.files, &dir);
+        let k8s_files: Vec<String> = output
+            .files
+            .iter()
+            .map(|(p, _)| p.as_str().to_owned())
+            .filter(|p| p.starts_with("k8s/"))
+            .collect();
         let out = tool("kubernetes-validate", "pip package `kubernetes-validate`")
             .current_dir(&dir)
             .args(["--strict", "--quiet", "-k", KUBERNETES_VERSION])

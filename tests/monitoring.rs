@@ -4,47 +4,20 @@
 //! checkers: `promtool check config`, `promtool check rules`, `promtool test rules`,
 //! `yamllint`, and Grafana's published dashboard types through `tsc`.
 
+mod common;
+
+use common::{analyse, root, run, specs_in, stem, text, tool, write_files};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use v5c::backends::Backend;
 use v5c::backends::monitoring::MonitoringBackend;
-use v5c::source::SourceFile;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The examples, and the specs of `tests/fixtures/monitoring/` that reach the edges of what
 /// the rules can say.
 fn examples() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = ["examples", "tests/fixtures/monitoring"]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).expect("directory"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn analyse(path: &Path) -> v5c::Analysed {
-    let text = std::fs::read_to_string(path).expect("spec is readable");
-    let file = SourceFile::new(path.display().to_string(), text);
-    v5c::check(&file).unwrap_or_else(|d| {
-        panic!(
-            "{} does not check:\n{}",
-            path.display(),
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    specs_in(&["examples", "tests/fixtures/monitoring"])
 }
 
 fn emit(analysed: &v5c::Analysed, path: &Path) -> v5c::backends::Emitted {
@@ -55,16 +28,6 @@ fn emit(analysed: &v5c::Analysed, path: &Path) -> v5c::backends::Emitted {
             v5c::diag::render_graphical(&d, 100, false)
         )
     })
-}
-
-fn text(files: &v5c::backends::FileSet, path: &str) -> String {
-    String::from_utf8(
-        files
-            .get(path)
-            .unwrap_or_else(|| panic!("no {path}"))
-            .to_vec(),
-    )
-    .expect("UTF-8")
 }
 
 /// The examples with monitoring on, analysed and emitted.
@@ -459,25 +422,6 @@ fn every_alert_has_a_firing_and_a_quiet_test() {
     }
 }
 
-fn tool(name: &str, hint: &str) -> Command {
-    let probe = Command::new(name).arg("--version").output();
-    assert!(
-        probe.is_ok(),
-        "`{name}` is not installed; {hint} (`tools/test-all` installs it)"
-    );
-    Command::new(name)
-}
-
-fn run(mut command: Command, what: &str) {
-    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Writes every example's monitoring output under `target/monitoring-check/TEST/EXAMPLE/`
 /// (a folder per test, as tests run in parallel).
 fn written(test: &str) -> Vec<(String, PathBuf, v5c::Analysed)> {
@@ -487,11 +431,7 @@ fn written(test: &str) -> Vec<(String, PathBuf, v5c::Analysed)> {
         .into_iter()
         .map(|(name, analysed, emitted)| {
             let dir = base.join(&name);
-            for (path, contents) in emitted.files.iter() {
-                let full = dir.join(path.as_str());
-                std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
-                std::fs::write(full, contents).expect("write");
-            }
+            write_files(&emitted.files, &dir);
             (name, dir, analysed)
         })
         .collect()

@@ -4,13 +4,12 @@
 //! outside the output, an error diagnostic) is a clear error naming the plugin, quoting its
 //! stderr where it has one, and leaves the output folder exactly as it was.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{contains_flat, root, snapshot_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn plugins() -> PathBuf {
     root().join("tests/fixtures/plugins")
@@ -32,34 +31,6 @@ fn v5c(args: &[&str], env: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().expect("v5c runs")
-}
-
-/// Whether `text` contains `needle`, ignoring how the renderer wrapped it.
-fn contains_flat(text: &str, needle: &str) -> bool {
-    let flat = |t: &str| -> String {
-        t.chars()
-            .filter(|c| !c.is_whitespace() && *c != '│')
-            .collect()
-    };
-    flat(text).contains(&flat(needle))
-}
-
-/// Every file under `dir` with its contents.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).expect("readable");
-                files.insert(path.strip_prefix(dir).expect("inside").to_path_buf(), bytes);
-            }
-        }
-    }
-    files
 }
 
 #[test]
@@ -155,7 +126,7 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
         &[],
     );
     assert!(first.status.success());
-    let before = snapshot(&out);
+    let before = snapshot_dir(&out);
     let misbehave = plugins().join("misbehave");
     let misbehave = misbehave.to_str().expect("utf-8");
     let started = std::time::Instant::now();
@@ -207,7 +178,11 @@ fn every_plugin_failure_is_clear_and_changes_nothing() {
             assert!(contains_flat(&stderr, e), "{how}: no {e:?} in\n{stderr}");
         }
         assert!(!stderr.contains("panicked"), "{how}: {stderr}");
-        assert_eq!(snapshot(&out), before, "{how}: the output folder changed");
+        assert_eq!(
+            snapshot_dir(&out),
+            before,
+            "{how}: the output folder changed"
+        );
         assert!(!tmp.path().join("outside.txt").exists());
     }
     assert!(!Path::new("/tmp/v5c-absolute.txt").exists());

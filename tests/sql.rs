@@ -3,36 +3,17 @@
 //! sqlparser, and an honest lowering report. `tests/databases.rs` applies the same DDL to real
 //! servers.
 
+mod common;
+
+use common::{analyse, specs_in, stem};
+
 use std::path::{Path, PathBuf};
 use v5c::backends::Backend;
 use v5c::backends::sql::SqlBackend;
 use v5c::source::SourceFile;
 
 fn specs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths = Vec::new();
-    for dir in ["examples", "tests/fixtures/good"] {
-        for entry in std::fs::read_dir(root.join(dir)).expect("directory") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                paths.push(path);
-            }
-        }
-    }
-    paths.sort();
-    paths
-}
-
-fn analyse(path: &Path) -> v5c::Analysed {
-    let text = std::fs::read_to_string(path).expect("spec is readable");
-    let file = SourceFile::new(path.display().to_string(), text);
-    v5c::check(&file).unwrap_or_else(|d| {
-        panic!(
-            "{} does not check:\n{}",
-            path.display(),
-            v5c::diag::render_graphical(&d, 100, false)
-        )
-    })
+    specs_in(&["examples", "tests/fixtures/good"])
 }
 
 fn emit(path: &Path) -> v5c::backends::Emitted {
@@ -43,13 +24,6 @@ fn emit(path: &Path) -> v5c::backends::Emitted {
             v5c::diag::render_graphical(&d, 100, false)
         )
     })
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[test]
