@@ -924,14 +924,40 @@ fn has_metric(facts: &Facts, name: &str) -> bool {
     facts.metrics.iter().any(|m| m.name == name)
 }
 
+/// An alert on any increase of a counter within 5 minutes, for a minute, summed by the
+/// labels of `sample` (which its test series carry).
+struct EventAlert<'a> {
+    name: &'a str,
+    metric: &'a str,
+    sample: &'a [(&'a str, &'a str)],
+    severity: Severity,
+    summary: &'a str,
+    description: &'a str,
+    actions: &'a [&'a str],
+}
+
+fn event_alert(system: &str, a: &EventAlert<'_>) -> (Rule, Vec<Scenario>) {
+    let by: Vec<&str> = a.sample.iter().map(|(k, _)| *k).collect();
+    let rule = Rule {
+        record: None,
+        alert: Some(a.name.to_owned()),
+        expr: format!(
+            "sum by ({}) (increase({}[5m])) > 0",
+            by.join(", "),
+            selector(a.metric, &[])
+        ),
+        for_: Some("1m".into()),
+        labels: rule_labels(system, a.severity),
+        annotations: annotations(a.name, a.summary.to_owned(), a.description.to_owned()),
+        actions: a.actions.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    (rule, one_event_scenarios(a.metric, a.sample, MINUTE))
+}
+
 /// An alert that fires on any increase of a counter within 5 minutes: one event at minute
 /// 10 makes it pending, firing a minute later, and quiet again once the event has left the
 /// window; no event keeps it quiet.
-fn one_event_scenarios(
-    metric: &str,
-    pairs: &[(&str, &str)],
-    for_ms: u64,
-) -> (Vec<Scenario>, BTreeMap<String, String>) {
+fn one_event_scenarios(metric: &str, pairs: &[(&str, &str)], for_ms: u64) -> Vec<Scenario> {
     let name = series(metric, pairs);
     let event = Series {
         series: name.clone(),
@@ -939,40 +965,37 @@ fn one_event_scenarios(
     };
     let due = 10 * MINUTE + for_ms;
     let l = labels(pairs);
-    (
-        vec![
-            Scenario {
-                name: "one event".into(),
-                series: vec![event],
-                checks: vec![
-                    Check {
-                        at_ms: due - MINUTE,
-                        firing: vec![],
-                    },
-                    Check {
-                        at_ms: due,
-                        firing: vec![l.clone()],
-                    },
-                    Check {
-                        at_ms: 10 * MINUTE + 5 * MINUTE + 2 * MINUTE,
-                        firing: vec![],
-                    },
-                ],
-            },
-            Scenario {
-                name: "no event".into(),
-                series: vec![Series {
-                    series: name,
-                    values: "0x40".into(),
-                }],
-                checks: vec![Check {
-                    at_ms: 40 * MINUTE,
+    vec![
+        Scenario {
+            name: "one event".into(),
+            series: vec![event],
+            checks: vec![
+                Check {
+                    at_ms: due - MINUTE,
                     firing: vec![],
-                }],
-            },
-        ],
-        l,
-    )
+                },
+                Check {
+                    at_ms: due,
+                    firing: vec![l.clone()],
+                },
+                Check {
+                    at_ms: 10 * MINUTE + 5 * MINUTE + 2 * MINUTE,
+                    firing: vec![],
+                },
+            ],
+        },
+        Scenario {
+            name: "no event".into(),
+            series: vec![Series {
+                series: name,
+                values: "0x40".into(),
+            }],
+            checks: vec![Check {
+                at_ms: 40 * MINUTE,
+                firing: vec![],
+            }],
+        },
+    ]
 }
 
 /// A gauge alert: over the threshold (by `over`) it fires after `for`; under it (by
@@ -1179,31 +1202,22 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             // 19 of 20 in use is over 90%; 17 of 20 is under.
             threshold_scenarios(pool(19.0), pool(17.0), vec![labels(&l)], 5 * MINUTE, 0),
         );
-        let alert = "DatabasePoolTimeouts".to_owned();
-        let (scenarios, _) = one_event_scenarios("db_pool_acquire_timeouts_total", &l, MINUTE);
-        add(
-            out,
-            Rule {
-                record: None,
-                alert: Some(alert.clone()),
-                expr: format!(
-                    "sum by (job, database) (increase({}[5m])) > 0",
-                    selector("db_pool_acquire_timeouts_total", &[])
-                ),
-                for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Page),
-                annotations: annotations(
-                    &alert,
-                    "{{ $labels.job }}: requests time out waiting for {{ $labels.database }}".into(),
-                    "{{ $labels.job }} gave up waiting for a connection to {{ $labels.database }} in the last 5 minutes: those requests failed.".into(),
-                ),
-                actions: vec![
-                    "See DatabasePoolSaturated: the pool is exhausted.".into(),
-                    "Check for long transactions or locks on the database.".into(),
+        let (rule, scenarios) = event_alert(
+            system,
+            &EventAlert {
+                name: "DatabasePoolTimeouts",
+                metric: "db_pool_acquire_timeouts_total",
+                sample: &l,
+                severity: Severity::Page,
+                summary: "{{ $labels.job }}: requests time out waiting for {{ $labels.database }}",
+                description: "{{ $labels.job }} gave up waiting for a connection to {{ $labels.database }} in the last 5 minutes: those requests failed.",
+                actions: &[
+                    "See DatabasePoolSaturated: the pool is exhausted.",
+                    "Check for long transactions or locks on the database.",
                 ],
             },
-            scenarios,
         );
+        add(out, rule, scenarios);
     }
 
     if has_metric(facts, "flow_depth") {
@@ -1257,39 +1271,26 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .values()
             .next()
             .map_or("x", |c| c.name.as_str());
-        let alert = "MessagesDropped".to_owned();
-        let (scenarios, _) = one_event_scenarios(
-            "component_dropped_total",
-            &[
-                ("job", "svc"),
-                ("component", component),
-                ("reason", "error"),
-            ],
-            MINUTE,
-        );
-        add(
-            out,
-            Rule {
-                record: None,
-                alert: Some(alert.clone()),
-                expr: format!(
-                    "sum by (job, component, reason) (increase({}[5m])) > 0",
-                    selector("component_dropped_total", &[])
-                ),
-                for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Ticket),
-                annotations: annotations(
-                    &alert,
-                    "{{ $labels.component }} is dropping messages ({{ $labels.reason }})".into(),
-                    "{{ $labels.component }} in {{ $labels.job }} dropped messages in the last 5 minutes, for the reason {{ $labels.reason }}.".into(),
-                ),
-                actions: vec![
-                    "Read the component's logs for the dropped messages.".into(),
-                    "Name a dead-letter sink in the spec so that failed messages are kept.".into(),
+        let (rule, scenarios) = event_alert(
+            system,
+            &EventAlert {
+                name: "MessagesDropped",
+                metric: "component_dropped_total",
+                sample: &[
+                    ("job", "svc"),
+                    ("component", component),
+                    ("reason", "error"),
+                ],
+                severity: Severity::Ticket,
+                summary: "{{ $labels.component }} is dropping messages ({{ $labels.reason }})",
+                description: "{{ $labels.component }} in {{ $labels.job }} dropped messages in the last 5 minutes, for the reason {{ $labels.reason }}.",
+                actions: &[
+                    "Read the component's logs for the dropped messages.",
+                    "Name a dead-letter sink in the spec so that failed messages are kept.",
                 ],
             },
-            scenarios,
         );
+        add(out, rule, scenarios);
     }
 
     if has_metric(facts, "store_write_failures_total") {
@@ -1298,35 +1299,22 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .values()
             .find(|c| matches!(c.kind, ComponentKind::Store { .. }))
             .map_or("store", |c| c.name.as_str());
-        let alert = "StoreWriteFailures".to_owned();
-        let (scenarios, _) = one_event_scenarios(
-            "store_write_failures_total",
-            &[("job", "svc"), ("store", store)],
-            MINUTE,
-        );
-        add(
-            out,
-            Rule {
-                record: None,
-                alert: Some(alert.clone()),
-                expr: format!(
-                    "sum by (job, store) (increase({}[5m])) > 0",
-                    selector("store_write_failures_total", &[])
-                ),
-                for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Page),
-                annotations: annotations(
-                    &alert,
-                    "store {{ $labels.store }} failed to write batches".into(),
-                    "Store {{ $labels.store }} in {{ $labels.job }} gave up on batches in the last 5 minutes, after retries: those rows are not in the database.".into(),
-                ),
-                actions: vec![
-                    "Read the store's logs: the database's error is there.".into(),
-                    "Check the database is up, has disk space, and that the schema matches the spec (run `migrate`).".into(),
+        let (rule, scenarios) = event_alert(
+            system,
+            &EventAlert {
+                name: "StoreWriteFailures",
+                metric: "store_write_failures_total",
+                sample: &[("job", "svc"), ("store", store)],
+                severity: Severity::Page,
+                summary: "store {{ $labels.store }} failed to write batches",
+                description: "Store {{ $labels.store }} in {{ $labels.job }} gave up on batches in the last 5 minutes, after retries: those rows are not in the database.",
+                actions: &[
+                    "Read the store's logs: the database's error is there.",
+                    "Check the database is up, has disk space, and that the schema matches the spec (run `migrate`).",
                 ],
             },
-            scenarios,
         );
+        add(out, rule, scenarios);
     }
 
     if has_metric(facts, "sink_failures_total") {
@@ -1335,32 +1323,19 @@ fn base_rules(ir: &Ir, facts: &Facts, system: &str, out: &mut Rules) {
             .values()
             .find(|c| matches!(c.kind, ComponentKind::Sink { .. }))
             .map_or("sink", |c| c.name.as_str());
-        let alert = "SinkDeliveryFailures".to_owned();
-        let (scenarios, _) = one_event_scenarios(
-            "sink_failures_total",
-            &[("job", "svc"), ("sink", sink)],
-            MINUTE,
-        );
-        add(
-            out,
-            Rule {
-                record: None,
-                alert: Some(alert.clone()),
-                expr: format!(
-                    "sum by (job, sink) (increase({}[5m])) > 0",
-                    selector("sink_failures_total", &[])
-                ),
-                for_: Some("1m".into()),
-                labels: rule_labels(system, Severity::Ticket),
-                annotations: annotations(
-                    &alert,
-                    "sink {{ $labels.sink }} fails to deliver".into(),
-                    "Sink {{ $labels.sink }} in {{ $labels.job }} failed to deliver messages in the last 5 minutes.".into(),
-                ),
-                actions: vec!["Read the sink's logs, and check the system it delivers to.".into()],
+        let (rule, scenarios) = event_alert(
+            system,
+            &EventAlert {
+                name: "SinkDeliveryFailures",
+                metric: "sink_failures_total",
+                sample: &[("job", "svc"), ("sink", sink)],
+                severity: Severity::Ticket,
+                summary: "sink {{ $labels.sink }} fails to deliver",
+                description: "Sink {{ $labels.sink }} in {{ $labels.job }} failed to deliver messages in the last 5 minutes.",
+                actions: &["Read the sink's logs, and check the system it delivers to."],
             },
-            scenarios,
         );
+        add(out, rule, scenarios);
     }
     out.groups.push(group);
 }
