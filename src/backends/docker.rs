@@ -31,6 +31,110 @@ pub const GRAFANA_IMAGE: &str = "grafana/grafana:11.3.0";
 /// Grafana's admin password, which compose reads from `.env`.
 pub const GRAFANA_PASSWORD_ENV: &str = "GRAFANA_ADMIN_PASSWORD";
 
+/// A database server the deployment runs, the same in compose and in Kubernetes: the
+/// image, its settings and the command that says it takes connections.
+pub struct DatabaseServer {
+    pub image: &'static str,
+    pub title: &'static str,
+    pub port: u16,
+    pub data_path: &'static str,
+    /// The image's settings, but the password: user, database, ….
+    pub settings: Vec<(&'static str, String)>,
+    /// The variable the image reads the password of `DATABASE_USER` from.
+    pub password_var: &'static str,
+    /// Succeeds once the server takes connections.
+    pub probe: Vec<String>,
+}
+
+/// The server of a database on `engine`; none for SQLite, which lives in its service.
+pub fn database_server(engine: Engine, database: &str) -> Option<DatabaseServer> {
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect();
+    match engine {
+        Engine::Postgresql => Some(DatabaseServer {
+            image: POSTGRES_IMAGE,
+            title: "PostgreSQL 15",
+            port: 5432,
+            data_path: "/var/lib/postgresql/data",
+            settings: vec![
+                ("POSTGRES_USER", DATABASE_USER.to_owned()),
+                ("POSTGRES_DB", database.to_owned()),
+            ],
+            password_var: "POSTGRES_PASSWORD",
+            // Over TCP: while the image initialises the database, its temporary server
+            // listens on the Unix socket alone.
+            probe: args(&[
+                "pg_isready",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                DATABASE_USER,
+                "-d",
+                database,
+            ]),
+        }),
+        Engine::Mysql => Some(DatabaseServer {
+            image: MARIADB_IMAGE,
+            title: "MariaDB 10.11 (the spec's engine is mysql)",
+            port: 3306,
+            data_path: "/var/lib/mysql",
+            settings: vec![
+                ("MARIADB_USER", DATABASE_USER.to_owned()),
+                ("MARIADB_DATABASE", database.to_owned()),
+                ("MARIADB_RANDOM_ROOT_PASSWORD", "1".to_owned()),
+                ("MARIADB_ROOT_HOST", "localhost".to_owned()),
+            ],
+            password_var: "MARIADB_PASSWORD",
+            probe: args(&["healthcheck.sh", "--connect", "--innodb_initialized"]),
+        }),
+        Engine::Sqlite => None,
+    }
+}
+
+/// The Prometheus exporter of a database server at `host`.
+pub struct ExporterImage {
+    pub image: &'static str,
+    pub args: Vec<String>,
+    pub settings: Vec<(&'static str, String)>,
+    /// The variable it reads the database password from.
+    pub password_var: &'static str,
+}
+
+pub fn exporter_image(engine: Engine, host: &str, port: u16, database: &str) -> ExporterImage {
+    match engine {
+        Engine::Postgresql => ExporterImage {
+            image: POSTGRES_EXPORTER_IMAGE,
+            args: vec![],
+            settings: vec![
+                (
+                    "DATA_SOURCE_URI",
+                    format!("{host}:{port}/{database}?sslmode=disable"),
+                ),
+                ("DATA_SOURCE_USER", DATABASE_USER.to_owned()),
+            ],
+            password_var: "DATA_SOURCE_PASS",
+        },
+        _ => ExporterImage {
+            image: MYSQLD_EXPORTER_IMAGE,
+            args: vec![
+                format!("--mysqld.address={host}:{port}"),
+                format!("--mysqld.username={DATABASE_USER}"),
+            ],
+            settings: vec![],
+            password_var: "MYSQLD_EXPORTER_PASSWORD",
+        },
+    }
+}
+
+/// `[{name, value}]` of settings and the password, as compose's template takes them.
+fn environment(settings: &[(&str, String)], password: Option<(&str, String)>) -> Vec<Value> {
+    settings
+        .iter()
+        .map(|(n, v)| (*n, v.clone()))
+        .chain(password)
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect()
+}
+
 /// A value compose takes from `.env`, refusing to start without it.
 fn from_env(name: &str) -> String {
     format!("${{{name}:?set {name} in .env (see .env.example)}}")
@@ -129,78 +233,40 @@ impl Backend for DockerBackend {
                 continue;
             }
             let volume = format!("{host}-data");
-            let password = from_env(&password_env);
-            let (service, url) = match db.engine {
-                Engine::Postgresql => (
-                    json!({
-                        "name": host,
-                        "comment": format!("database `{}`: PostgreSQL 15", db.name),
-                        "image": POSTGRES_IMAGE,
-                        "restart": "unless-stopped",
-                        "environment": [
-                            { "name": "POSTGRES_USER", "value": DATABASE_USER },
-                            { "name": "POSTGRES_DB", "value": db.name },
-                            { "name": "POSTGRES_PASSWORD", "value": password },
-                        ],
-                        "volumes": [format!("{volume}:/var/lib/postgresql/data")],
-                        // Over TCP: while the image initialises the database, its temporary
-                        // server listens on the Unix socket alone.
-                        "healthcheck": ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DATABASE_USER, "-d", db.name],
-                    }),
-                    format!("postgres://{DATABASE_USER}@{host}:5432/{}", db.name),
+            let server = database_server(db.engine, &db.name).expect("not SQLite");
+            services.push(json!({
+                "name": host,
+                "comment": format!("database `{}`: {}", db.name, server.title),
+                "image": server.image,
+                "restart": "unless-stopped",
+                "environment": environment(
+                    &server.settings,
+                    Some((server.password_var, from_env(&password_env))),
                 ),
-                Engine::Mysql => (
-                    json!({
-                        "name": host,
-                        "comment": format!("database `{}`: MariaDB 10.11 (the spec's engine is mysql)", db.name),
-                        "image": MARIADB_IMAGE,
-                        "restart": "unless-stopped",
-                        "environment": [
-                            { "name": "MARIADB_USER", "value": DATABASE_USER },
-                            { "name": "MARIADB_DATABASE", "value": db.name },
-                            { "name": "MARIADB_PASSWORD", "value": password },
-                            { "name": "MARIADB_RANDOM_ROOT_PASSWORD", "value": "1" },
-                            { "name": "MARIADB_ROOT_HOST", "value": "localhost" },
-                        ],
-                        "volumes": [format!("{volume}:/var/lib/mysql")],
-                        "healthcheck": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
-                    }),
-                    format!("mysql://{DATABASE_USER}@{host}:3306/{}", db.name),
-                ),
-                Engine::Sqlite => unreachable!("handled above"),
-            };
-            services.push(service);
+                "volumes": [format!("{volume}:{}", server.data_path)],
+                "healthcheck": std::iter::once("CMD".to_owned()).chain(server.probe).collect::<Vec<_>>(),
+            }));
             volumes.push(volume);
-            let _ = url;
         }
         let monitoring = facts.monitoring.as_ref();
         if monitoring.is_some() {
             for exporter in &facts.exporters {
                 let host = host_name(&exporter.database);
+                let server = database_server(exporter.engine, &exporter.database)
+                    .expect("exporters are for servers");
+                let image = exporter_image(exporter.engine, &host, server.port, &exporter.database);
                 let password = from_env(&database_env(&exporter.database, "PASSWORD"));
-                let (image, command, environment) = match exporter.engine {
-                    Engine::Postgresql => (
-                        POSTGRES_EXPORTER_IMAGE,
-                        Value::Null,
-                        json!([
-                            { "name": "DATA_SOURCE_URI", "value": format!("{host}:5432/{}?sslmode=disable", exporter.database) },
-                            { "name": "DATA_SOURCE_USER", "value": DATABASE_USER },
-                            { "name": "DATA_SOURCE_PASS", "value": password },
-                        ]),
-                    ),
-                    _ => (
-                        MYSQLD_EXPORTER_IMAGE,
-                        json!([
-                            format!("--mysqld.address={host}:3306"),
-                            format!("--mysqld.username={DATABASE_USER}")
-                        ]),
-                        json!([{ "name": "MYSQLD_EXPORTER_PASSWORD", "value": password }]),
-                    ),
+                let command = if image.args.is_empty() {
+                    Value::Null
+                } else {
+                    json!(image.args)
                 };
+                let environment =
+                    environment(&image.settings, Some((image.password_var, password)));
                 services.push(json!({
                     "name": exporter.host,
                     "comment": format!("the Prometheus exporter of database `{}`", exporter.database),
-                    "image": image,
+                    "image": image.image,
                     "command": command,
                     "restart": "unless-stopped",
                     "environment": environment,

@@ -16,8 +16,7 @@
 //!   makes it from the same `.env` compose reads.
 
 use super::docker::{
-    GRAFANA_IMAGE, GRAFANA_PASSWORD_ENV, MARIADB_IMAGE, MYSQLD_EXPORTER_IMAGE,
-    POSTGRES_EXPORTER_IMAGE, POSTGRES_IMAGE, PROMETHEUS_IMAGE,
+    GRAFANA_IMAGE, GRAFANA_PASSWORD_ENV, PROMETHEUS_IMAGE, database_server, exporter_image,
 };
 use super::monitoring::{
     GRAFANA_DASHBOARDS_DIR, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR,
@@ -26,7 +25,7 @@ use super::{Backend, Emitted};
 use crate::Analysed;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Engine, Target};
-use crate::passes::{DATABASE_USER, database_env, host_name};
+use crate::passes::{database_env, host_name};
 use serde_json::{Value, json};
 
 pub struct K8sBackend;
@@ -66,13 +65,6 @@ fn mebibytes(bytes: u64) -> String {
     } else {
         bytes.to_string()
     }
-}
-
-fn secret_env(credentials: &str, name: &str) -> Value {
-    json!({
-        "name": name,
-        "valueFrom": { "secretKeyRef": { "name": credentials, "key": name } },
-    })
 }
 
 fn restricted(uid: u32) -> Value {
@@ -180,7 +172,7 @@ impl Backend for K8sBackend {
                 .env
                 .iter()
                 .filter(|e| e.value.is_none())
-                .map(|e| secret_env(&credentials, &e.name))
+                .map(|e| secret_env_as(&credentials, &e.name, &e.name))
                 .collect();
             let sqlite: Vec<&str> = service
                 .databases
@@ -364,45 +356,28 @@ impl Backend for K8sBackend {
             }
             let host = host_name(&db.name);
             let password = database_env(&db.name, "PASSWORD");
-            // (image, port, data directory, its sub-path on the claim, environment, probe)
-            let (db_image, port, data_path, sub_path, env, probe) = match db.engine {
-                Engine::Postgresql => (
-                    POSTGRES_IMAGE,
-                    5432,
-                    "/var/lib/postgresql/data",
-                    "",
-                    json!([
-                        { "name": "POSTGRES_USER", "value": DATABASE_USER },
-                        { "name": "POSTGRES_DB", "value": db.name },
-                        { "name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata" },
-                        { "name": "POSTGRES_PASSWORD", "valueFrom": { "secretKeyRef": { "name": credentials, "key": password } } },
-                    ]),
-                    json!([
-                        "pg_isready",
-                        "-h",
-                        "127.0.0.1",
-                        "-U",
-                        DATABASE_USER,
-                        "-d",
-                        db.name
-                    ]),
-                ),
-                _ => (
-                    MARIADB_IMAGE,
-                    3306,
-                    "/var/lib/mysql",
-                    // Not the claim's root, whose `lost+found` MariaDB would list as a database.
-                    "mysql",
-                    json!([
-                        { "name": "MARIADB_USER", "value": DATABASE_USER },
-                        { "name": "MARIADB_DATABASE", "value": db.name },
-                        { "name": "MARIADB_RANDOM_ROOT_PASSWORD", "value": "1" },
-                        { "name": "MARIADB_ROOT_HOST", "value": "localhost" },
-                        { "name": "MARIADB_PASSWORD", "valueFrom": { "secretKeyRef": { "name": credentials, "key": password } } },
-                    ]),
-                    json!(["healthcheck.sh", "--connect", "--innodb_initialized"]),
-                ),
+            let server = database_server(db.engine, &db.name).expect("not SQLite");
+            let (db_image, port, data_path, probe) = (
+                server.image,
+                server.port,
+                server.data_path,
+                json!(server.probe),
+            );
+            let mut env: Vec<Value> = server
+                .settings
+                .iter()
+                .map(|(name, value)| json!({ "name": name, "value": value }))
+                .collect();
+            // The data below the claim's root, whose `lost+found` would be in the way:
+            // PostgreSQL refuses a non-empty directory, MariaDB lists it as a database.
+            let sub_path = match db.engine {
+                Engine::Postgresql => {
+                    env.push(json!({ "name": "PGDATA", "value": format!("{data_path}/pgdata") }));
+                    ""
+                }
+                _ => "mysql",
             };
+            env.push(secret_env_as(&credentials, server.password_var, &password));
             emitted.report.approximated(
                 format!("database {}", db.name),
                 format!("one replica with a {DATABASE_STORAGE} volume claim: the spec does not size storage or ask for a replicated database"),
@@ -471,29 +446,19 @@ impl Backend for K8sBackend {
             let exporter = facts.exporters.iter().find(|e| e.database == db.name);
             if let (Some(exporter), Some(_)) = (exporter, facts.monitoring.as_ref()) {
                 allowed.push(exporter.host.clone());
-                let (exporter_image, args, env) = match db.engine {
-                    Engine::Postgresql => (
-                        POSTGRES_EXPORTER_IMAGE,
-                        json!([]),
-                        json!([
-                            { "name": "DATA_SOURCE_URI", "value": format!("{host}:{port}/{}?sslmode=disable", db.name) },
-                            { "name": "DATA_SOURCE_USER", "value": DATABASE_USER },
-                            secret_env_as(&credentials, "DATA_SOURCE_PASS", &password),
-                        ]),
-                    ),
-                    _ => (
-                        MYSQLD_EXPORTER_IMAGE,
-                        json!([
-                            format!("--mysqld.address={host}:{port}"),
-                            format!("--mysqld.username={DATABASE_USER}")
-                        ]),
-                        json!([secret_env_as(
-                            &credentials,
-                            "MYSQLD_EXPORTER_PASSWORD",
-                            &password
-                        )]),
-                    ),
-                };
+                let exporter_image = exporter_image(db.engine, &host, port, &db.name);
+                let mut env: Vec<Value> = exporter_image
+                    .settings
+                    .iter()
+                    .map(|(name, value)| json!({ "name": name, "value": value }))
+                    .collect();
+                env.push(secret_env_as(
+                    &credentials,
+                    exporter_image.password_var,
+                    &password,
+                ));
+                let args = json!(exporter_image.args);
+                let exporter_image = exporter_image.image;
                 let name = exporter.host.as_str();
                 docs.push(json!({
                     "apiVersion": "apps/v1",
