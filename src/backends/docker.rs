@@ -13,7 +13,7 @@ use super::monitoring::{
 };
 use super::{Backend, Emitted, Templates};
 use crate::Analysed;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::ir::{Engine, Target};
 use crate::passes::{DATABASE_USER, EnvFacts, database_env, host_name};
 use serde_json::{Value, json};
@@ -480,15 +480,6 @@ impl Backend for DockerBackend {
             templates.render("env.example.j2", context)?,
         ));
 
-        let mut diags = Diagnostics::new();
-        for (path, text) in files {
-            if let Err(e) = emitted.files.add(path, text) {
-                diags.push(Diagnostic::error(Code::BackendFailed, e));
-            }
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        Ok(emitted)
+        emitted.with_files(files)
     }
 }

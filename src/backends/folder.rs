@@ -19,7 +19,7 @@ use super::{Backend, Emitted, Templates};
 use crate::Analysed;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use camino::{Utf8Path, Utf8PathBuf};
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
 use serde::Deserialize;
 use std::fmt::Write as _;
 
@@ -79,13 +79,10 @@ pub struct FolderBackend {
     env: Environment<'static>,
 }
 
-/// The place of `entry` in the manifest's list, which names its output-path template (a
+/// The name of the template that makes the output path of the manifest's `i`th entry (one
 /// template may be listed twice, with two outputs).
-fn sources_index(entries: &[TemplateEntry], entry: &TemplateEntry) -> usize {
-    entries
-        .iter()
-        .position(|e| std::ptr::eq(e, entry))
-        .expect("an entry of the list")
+fn output_template(i: usize) -> String {
+    format!("output {i}")
 }
 
 /// `path:line:column` of a byte offset in a text.
@@ -178,9 +175,8 @@ impl FolderBackend {
             ));
         }
         let mut env = Templates::environment();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
         let mut sources = Vec::new();
-        for entry in &manifest.templates {
+        for (i, entry) in manifest.templates.iter().enumerate() {
             if !super::is_safe_relative(Utf8Path::new(&entry.template)) {
                 diags.push(Diagnostic::error(
                     Code::UnknownBackend,
@@ -217,7 +213,7 @@ impl FolderBackend {
                     ));
                 }
             }
-            let output_name = format!("output {}", sources_index(&manifest.templates, entry));
+            let output_name = output_template(i);
             if let Err(e) = env.add_template_owned(output_name.clone(), entry.output.clone()) {
                 diags.push(Diagnostic::error(
                     Code::UnknownBackend,
@@ -261,7 +257,7 @@ impl Backend for FolderBackend {
         let backend = serde_json::json!({ "name": self.name, "version": self.version });
         let mut emitted = Emitted::default();
         let mut diags = Diagnostics::new();
-        for (entry, source) in self.templates.iter().zip(&self.sources) {
+        for (i, (entry, source)) in self.templates.iter().zip(&self.sources).enumerate() {
             let items: Vec<Option<serde_json::Value>> = match entry.for_each {
                 None => vec![None],
                 Some(each) => ir[each.key()]
@@ -270,10 +266,7 @@ impl Backend for FolderBackend {
                     .unwrap_or_default(),
             };
             let template = self.env.get_template(&entry.template).expect("loaded");
-            let output = self
-                .env
-                .get_template(&format!("output {}", sources_index(&self.templates, entry)))
-                .expect("loaded");
+            let output = self.env.get_template(&output_template(i)).expect("loaded");
             let when = entry
                 .when
                 .as_deref()

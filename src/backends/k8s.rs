@@ -23,7 +23,7 @@ use super::monitoring::{
 };
 use super::{Backend, Emitted};
 use crate::Analysed;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::ir::{Engine, Target};
 use crate::passes::{database_env, host_name};
 use serde_json::{Value, json};
@@ -693,16 +693,7 @@ impl Backend for K8sBackend {
             ),
         ));
 
-        let mut diags = Diagnostics::new();
-        for (path, text) in files {
-            if let Err(e) = emitted.files.add(path, text) {
-                diags.push(Diagnostic::error(Code::BackendFailed, e));
-            }
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        Ok(emitted)
+        emitted.with_files(files)
     }
 }
 

@@ -131,6 +131,26 @@ pub struct Emitted {
     pub report: LoweringReport,
 }
 
+impl Emitted {
+    /// Adds `files` and hands the output back, or every path that is not allowed or written
+    /// twice: a bug in the backend that wrote it.
+    pub fn with_files(
+        mut self,
+        files: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Emitted, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        for (path, text) in files {
+            if let Err(e) = self.files.add(path, text) {
+                diags.push(Diagnostic::error(Code::BackendFailed, e));
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(self)
+    }
+}
+
 /// A backend. It takes [`Analysed`], so only IR that passed every pass can reach it.
 pub trait Backend {
     fn name(&self) -> &str;

@@ -31,7 +31,7 @@ pub mod rules;
 
 use super::{Backend, Emitted, Templates};
 use crate::Analysed;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::ir::Target;
 use serde_json::json;
 
@@ -235,15 +235,6 @@ impl Backend for MonitoringBackend {
             )?,
         ));
 
-        let mut diags = Diagnostics::new();
-        for (path, text) in files {
-            if let Err(e) = emitted.files.add(path, text) {
-                diags.push(Diagnostic::error(Code::BackendFailed, e));
-            }
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        Ok(emitted)
+        emitted.with_files(files)
     }
 }
