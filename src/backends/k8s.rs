@@ -53,6 +53,44 @@ fn selector(system: &str, name: &str) -> Value {
     })
 }
 
+/// Whether a Service has a cluster address, or gives each pod a DNS address of its own.
+#[derive(Clone, Copy, PartialEq)]
+enum Headless {
+    No,
+    Yes,
+    /// Headless, and pods not ready yet are listed too (for Prometheus, which must see them).
+    PublishingNotReady,
+}
+
+/// The Service `name` for the pods of `app`, on one named port.
+fn service_manifest(
+    system: &str,
+    version: &str,
+    component: &str,
+    (name, app): (&str, &str),
+    (port_name, port): (&str, u16),
+    headless: Headless,
+) -> Value {
+    let mut spec = serde_json::Map::new();
+    if headless != Headless::No {
+        spec.insert("clusterIP".into(), json!("None"));
+    }
+    if headless == Headless::PublishingNotReady {
+        spec.insert("publishNotReadyAddresses".into(), json!(true));
+    }
+    spec.insert("selector".into(), selector(system, app));
+    spec.insert(
+        "ports".into(),
+        json!([{ "name": port_name, "port": port, "targetPort": port_name }]),
+    );
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": { "name": name, "labels": labels(system, app, component, version) },
+        "spec": spec,
+    })
+}
+
 fn millicores(m: u32) -> String {
     format!("{m}m")
 }
@@ -292,26 +330,22 @@ impl Backend for K8sBackend {
             })];
             docs.extend(claims);
             docs.push(deployment);
-            docs.push(json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": name, "labels": labels(system, name, "service", version) },
-                "spec": {
-                    "selector": selector(system, name),
-                    "ports": [{ "name": service.port_name, "port": service.port, "targetPort": service.port_name }],
-                },
-            }));
-            docs.push(json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": service.pods_host, "labels": labels(system, name, "service", version) },
-                "spec": {
-                    "clusterIP": "None",
-                    "publishNotReadyAddresses": true,
-                    "selector": selector(system, name),
-                    "ports": [{ "name": service.port_name, "port": service.port, "targetPort": service.port_name }],
-                },
-            }));
+            docs.push(service_manifest(
+                system,
+                version,
+                "service",
+                (name, name),
+                (&service.port_name, service.port),
+                Headless::No,
+            ));
+            docs.push(service_manifest(
+                system,
+                version,
+                "service",
+                (&service.pods_host, name),
+                (&service.port_name, service.port),
+                Headless::PublishingNotReady,
+            ));
             if spec.replicas > 1 {
                 docs.push(json!({
                     "apiVersion": "policy/v1",
@@ -383,16 +417,14 @@ impl Backend for K8sBackend {
                 format!("one replica with a {DATABASE_STORAGE} volume claim: the spec does not size storage or ask for a replicated database"),
             );
             let mut docs = vec![
-                json!({
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": { "name": host, "labels": labels(system, &host, "database", version) },
-                    "spec": {
-                        "clusterIP": "None",
-                        "selector": selector(system, &host),
-                        "ports": [{ "name": "sql", "port": port, "targetPort": "sql" }],
-                    },
-                }),
+                service_manifest(
+                    system,
+                    version,
+                    "database",
+                    (&host, &host),
+                    ("sql", port),
+                    Headless::Yes,
+                ),
                 json!({
                     "apiVersion": "apps/v1",
                     "kind": "StatefulSet",
@@ -503,15 +535,14 @@ impl Backend for K8sBackend {
                         },
                     }));
                 }
-                docs.push(json!({
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": { "name": name, "labels": labels(system, name, "exporter", version) },
-                    "spec": {
-                        "selector": selector(system, name),
-                        "ports": [{ "name": exporter.port_name, "port": exporter.port, "targetPort": exporter.port_name }],
-                    },
-                }));
+                docs.push(service_manifest(
+                    system,
+                    version,
+                    "exporter",
+                    (name, name),
+                    (&exporter.port_name, exporter.port),
+                    Headless::No,
+                ));
             }
             // Nobody else reaches it; with no client at all, no ingress is allowed.
             let ingress = if allowed.is_empty() {
@@ -593,15 +624,14 @@ impl Backend for K8sBackend {
                     "metadata": { "name": "prometheus-data", "labels": labels(system, prometheus, "monitoring", version) },
                     "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": DATABASE_STORAGE } } },
                 }),
-                json!({
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": { "name": prometheus, "labels": labels(system, prometheus, "monitoring", version) },
-                    "spec": {
-                        "selector": selector(system, prometheus),
-                        "ports": [{ "name": "http", "port": m.prometheus_port, "targetPort": "http" }],
-                    },
-                }),
+                service_manifest(
+                    system,
+                    version,
+                    "monitoring",
+                    (prometheus, prometheus),
+                    ("http", m.prometheus_port),
+                    Headless::No,
+                ),
                 json!({
                     "apiVersion": "apps/v1",
                     "kind": "Deployment",
@@ -641,15 +671,14 @@ impl Backend for K8sBackend {
                         },
                     },
                 }),
-                json!({
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": { "name": grafana, "labels": labels(system, grafana, "monitoring", version) },
-                    "spec": {
-                        "selector": selector(system, grafana),
-                        "ports": [{ "name": "http", "port": m.grafana_port, "targetPort": "http" }],
-                    },
-                }),
+                service_manifest(
+                    system,
+                    version,
+                    "monitoring",
+                    (grafana, grafana),
+                    ("http", m.grafana_port),
+                    Headless::No,
+                ),
             ];
             files.push((
                 "k8s/monitoring.yaml".to_owned(),
