@@ -66,7 +66,6 @@ pub struct EnvFacts {
     /// Its value when the deployment decides it; `None` when it is a secret (or the address
     /// of an external database) that the person deploying provides.
     pub value: Option<String>,
-    pub secret: bool,
     pub description: String,
 }
 
@@ -109,7 +108,6 @@ fn service_env(
     let fixed = |name: &str, value: String, description: &str| EnvFacts {
         name: name.to_owned(),
         value: Some(value),
-        secret: false,
         description: description.to_owned(),
     };
     let mut env = vec![
@@ -141,7 +139,6 @@ fn service_env(
         };
         env.push(EnvFacts {
             name: database_env(&db.name, "URL"),
-            secret: url.is_none(),
             value: url,
             description: format!("where database `{}` is, without its password", db.name),
         });
@@ -149,7 +146,6 @@ fn service_env(
             env.push(EnvFacts {
                 name: database_env(&db.name, "PASSWORD"),
                 value: None,
-                secret: true,
                 description: format!(
                     "the password of user `{DATABASE_USER}` on database `{}`",
                     db.name

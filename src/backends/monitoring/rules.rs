@@ -375,12 +375,6 @@ fn render(template: &str, labels: &BTreeMap<String, String>) -> String {
     text
 }
 
-fn parse_for(text: Option<&str>) -> u64 {
-    text.and_then(|t| t.strip_suffix('m'))
-        .and_then(|n| n.parse::<u64>().ok())
-        .map_or(0, |n| n * MINUTE)
-}
-
 /// Adds a rule's scenarios as test cases, in the fast or the slow file.
 fn prove(out: &mut Rules, rule: &Rule, scenarios: Vec<Scenario>, slow: bool) {
     let alert = rule.alert.clone().expect("an alert");
@@ -564,6 +558,7 @@ fn slo_rules(
 
     if ceiling {
         let c = sli.budget;
+        let for_ms = 5 * MINUTE;
         let alert = format!("{stem}AboveCeiling");
         let rule = Rule {
             record: None,
@@ -574,7 +569,7 @@ fn slo_rules(
                 slo_sel("slo:sli_error:ratio_rate1h"),
                 c = number(c)
             ),
-            for_: Some("5m".into()),
+            for_: Some(duration(for_ms)),
             labels: rule_labels(system, Severity::Page),
             annotations: annotations(
                 &alert,
@@ -601,7 +596,7 @@ fn slo_rules(
         let shape = RatioAlert {
             pairs: vec![(HOUR, 5 * MINUTE, 1.0)],
             budget: c,
-            for_ms: 5 * MINUTE,
+            for_ms,
         };
         let scenarios = ratio_scenarios(&shape, FAST_STEP, &sl, &series_with(FAST_STEP));
         prove(out, &rule, scenarios, false);
@@ -670,15 +665,15 @@ fn slo_rules(
             })
             .collect::<Vec<_>>()
             .join(" or ");
-        let (for_, speed) = match severity {
-            Severity::Page => ("2m", "fast"),
-            Severity::Ticket => ("15m", "steadily"),
+        let (for_ms, speed) = match severity {
+            Severity::Page => (2 * MINUTE, "fast"),
+            Severity::Ticket => (15 * MINUTE, "steadily"),
         };
         let rule = Rule {
             record: None,
             alert: Some(alert.clone()),
             expr,
-            for_: Some(for_.into()),
+            for_: Some(duration(for_ms)),
             labels: rule_labels(system, severity),
             annotations: annotations(
                 &alert,
@@ -706,7 +701,7 @@ fn slo_rules(
         let shape = RatioAlert {
             pairs,
             budget: sli.budget,
-            for_ms: parse_for(rule.for_.as_deref()),
+            for_ms,
         };
         let scenarios = ratio_scenarios(&shape, eval_step, &sl, &series_with(eval_step));
         prove(out, &rule, scenarios, slow);
