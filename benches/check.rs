@@ -36,6 +36,23 @@ fn check(name: &str, text: &str) -> v5c::Analysed {
     }
 }
 
+/// Sampling for a spec of `n` entities: at 10,000 each run takes long enough that few,
+/// equal samples are plenty.
+fn sample_for(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    n: usize,
+) {
+    if n >= 10_000 {
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(20));
+    } else {
+        group.sampling_mode(SamplingMode::Auto);
+        group.sample_size(if n >= 1_000 { 30 } else { 100 });
+        group.measurement_time(Duration::from_secs(5));
+    }
+}
+
 fn bench_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     for n in SIZES {
@@ -52,16 +69,7 @@ fn bench_check(c: &mut Criterion) {
         assert_eq!(analysed.ir().components.len(), n);
         drop(analysed);
 
-        if n >= 10_000 {
-            // Each run takes long enough that few, equal samples are plenty.
-            group.sampling_mode(SamplingMode::Flat);
-            group.sample_size(10);
-            group.measurement_time(Duration::from_secs(20));
-        } else {
-            group.sampling_mode(SamplingMode::Auto);
-            group.sample_size(if n >= 1_000 { 30 } else { 100 });
-            group.measurement_time(Duration::from_secs(5));
-        }
+        sample_for(&mut group, n);
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
             b.iter(|| check(&name, black_box(text)));
@@ -83,15 +91,7 @@ fn bench_sql(c: &mut Criterion) {
             .map(|d| d.tables.len())
             .sum();
         assert!(tables > n / 2, "{name} stores only {tables} tables");
-        if n >= 10_000 {
-            group.sampling_mode(SamplingMode::Flat);
-            group.sample_size(10);
-            group.measurement_time(Duration::from_secs(20));
-        } else {
-            group.sampling_mode(SamplingMode::Auto);
-            group.sample_size(if n >= 1_000 { 30 } else { 100 });
-            group.measurement_time(Duration::from_secs(5));
-        }
+        sample_for(&mut group, n);
         group.throughput(Throughput::Elements(tables as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &analysed, |b, analysed| {
             b.iter(|| {
@@ -134,15 +134,7 @@ fn bench_cli(c: &mut Criterion) {
             "the summary (on stderr) does not count {n} entities: {}",
             String::from_utf8_lossy(&first.stderr)
         );
-        if n >= 10_000 {
-            group.sampling_mode(SamplingMode::Flat);
-            group.sample_size(10);
-            group.measurement_time(Duration::from_secs(20));
-        } else {
-            group.sampling_mode(SamplingMode::Auto);
-            group.sample_size(if n >= 1_000 { 30 } else { 100 });
-            group.measurement_time(Duration::from_secs(5));
-        }
+        sample_for(&mut group, n);
         group.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(run));
     }
     group.finish();
