@@ -25,6 +25,9 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileSet {
     files: BTreeMap<Utf8PathBuf, Vec<u8>>,
+    /// Files meant for people (logic hooks): written when absent, never overwritten, and
+    /// not in the manifest, so a person's edits are theirs.
+    seeds: std::collections::BTreeSet<Utf8PathBuf>,
 }
 
 impl FileSet {
@@ -48,6 +51,33 @@ impl FileSet {
             return Err(format!("`{path}` is written twice"));
         }
         Ok(())
+    }
+
+    /// Adds a file meant for people: written only where no file is, and never again.
+    pub fn add_seed(
+        &mut self,
+        path: impl Into<Utf8PathBuf>,
+        contents: impl Into<Vec<u8>>,
+    ) -> Result<(), String> {
+        let path = path.into();
+        self.add(path.clone(), contents)?;
+        self.seeds.insert(path);
+        Ok(())
+    }
+
+    /// This set without the files meant for people that already exist in `dir`: those are
+    /// theirs. The seed marks stay, so that a writer can tell them from stale files.
+    pub fn without_existing_seeds(&self, dir: &Utf8Path) -> FileSet {
+        let mut kept = self.clone();
+        kept.files.retain(|path, _| {
+            !self.seeds.contains(path) || dir.join(path).symlink_metadata().is_err()
+        });
+        kept
+    }
+
+    /// Whether `path` is a file meant for people (see [`FileSet::add_seed`]).
+    pub fn is_seed(&self, path: &Utf8Path) -> bool {
+        self.seeds.contains(path)
     }
 
     pub fn get(&self, path: &str) -> Option<&[u8]> {
@@ -277,7 +307,11 @@ pub fn emit(analysed: &Analysed, backends: &[Box<dyn Backend>]) -> Result<Output
                     }
                     owner.insert(path.to_owned(), backend.name().to_owned());
                     // Paths were checked when the backend added them.
-                    let _ = output.files.add(path.to_owned(), contents.to_vec());
+                    let _ = if emitted.files.is_seed(path) {
+                        output.files.add_seed(path.to_owned(), contents.to_vec())
+                    } else {
+                        output.files.add(path.to_owned(), contents.to_vec())
+                    };
                 }
                 output
                     .reports

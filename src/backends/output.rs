@@ -111,6 +111,7 @@ fn blocking_ancestor(path: &Utf8Path) -> Option<Utf8PathBuf> {
 
 /// Writes `files` into `dir` as described in the module documentation.
 pub fn write(dir: &Utf8Path, files: &FileSet, force: bool) -> Result<WriteSummary, Diagnostics> {
+    let files = &files.without_existing_seeds(dir);
     if let Some(file) = blocking_ancestor(dir) {
         return Err(Diagnostic::error(
             Code::OutputBlocked,
@@ -147,6 +148,7 @@ pub fn write(dir: &Utf8Path, files: &FileSet, force: bool) -> Result<WriteSummar
         generator: format!("v5c {}", env!("CARGO_PKG_VERSION")),
         files: files
             .iter()
+            .filter(|(p, _)| !files.is_seed(p))
             .map(|(p, c)| (p.to_owned(), sha256(c)))
             .collect(),
     };
@@ -309,7 +311,7 @@ fn move_in(
     }
     if let Some(old) = old {
         for path in old.files.keys() {
-            if files.get(path.as_str()).is_none() {
+            if files.get(path.as_str()).is_none() && !files.is_seed(path) {
                 let target = dir.join(path);
                 if target.symlink_metadata().is_ok() {
                     journal.move_aside(&target, path)?;
@@ -383,6 +385,40 @@ mod tests {
         );
         write(&out, &files(&[("x.txt", "2")]), true).unwrap();
         assert_eq!(std::fs::read_to_string(out.join("x.txt")).unwrap(), "2");
+    }
+
+    #[test]
+    fn files_meant_for_people_are_written_once_and_never_listed() {
+        let (_t, out) = tmp();
+        let mut set = files(&[("gen.rs", "1")]);
+        set.add_seed("logic.rs", "hook").unwrap();
+        let first = write(&out, &set, false).unwrap();
+        assert_eq!(first.written.len(), 2);
+        let manifest = std::fs::read_to_string(out.join(MANIFEST)).unwrap();
+        assert!(!manifest.contains("logic.rs"), "{manifest}");
+        std::fs::write(out.join("logic.rs"), "mine").unwrap();
+        // Neither a rebuild nor a forced one touches it; the rebuild changes nothing.
+        for force in [false, true] {
+            let again = write(&out, &set, force).unwrap();
+            assert!(again.written.is_empty(), "{again:?}");
+            assert_eq!(
+                std::fs::read_to_string(out.join("logic.rs")).unwrap(),
+                "mine"
+            );
+        }
+        // A build that no longer seeds it leaves it too: it is the person's file.
+        write(&out, &files(&[("gen.rs", "1")]), false).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("logic.rs")).unwrap(),
+            "mine"
+        );
+        // Deleted, it comes back as generated.
+        std::fs::remove_file(out.join("logic.rs")).unwrap();
+        write(&out, &set, false).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("logic.rs")).unwrap(),
+            "hook"
+        );
     }
 
     #[test]
