@@ -3,6 +3,7 @@
 //! A backend never writes to disk itself: [`emit`] collects every backend's files in memory,
 //! and `output::write` puts them in place only when all of them succeeded.
 
+pub mod code;
 pub mod docker;
 pub mod folder;
 mod ir;
@@ -198,6 +199,7 @@ pub fn builtin() -> Vec<Box<dyn Backend>> {
     vec![
         Box::new(ir::IrBackend),
         Box::new(sql::SqlBackend),
+        Box::new(code::CodeBackend),
         Box::new(monitoring::MonitoringBackend),
         Box::new(docker::DockerBackend),
         Box::new(k8s::K8sBackend),

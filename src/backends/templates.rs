@@ -63,7 +63,9 @@ impl Templates {
         let prefix = format!("{backend}/");
         let mut broken = Vec::new();
         for (path, text) in TEMPLATES {
-            if let Some(name) = path.strip_prefix(&prefix) {
+            // Only `.j2` files are templates; the others (the code backend's runtime) are
+            // copied as they are, through `embedded`.
+            if let Some(name) = path.strip_prefix(&prefix).filter(|n| n.ends_with(".j2")) {
                 if let Err(e) = env.add_template(name, text) {
                     broken.push((name, e));
                 }

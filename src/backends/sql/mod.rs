@@ -11,6 +11,7 @@ mod dialect;
 mod schema;
 
 pub use dialect::{CommentStyle, Dialect, Identity, for_engine};
+pub use schema::statements as schema_statements;
 
 use super::{Backend, Emitted, Templates};
 use crate::Analysed;

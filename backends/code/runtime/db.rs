@@ -1,0 +1,395 @@
+//! The databases: pools sized from the spec, every query through bound parameters, errors
+//! sorted into what a client is told, readiness, and applying the schema (`migrate`).
+
+use super::metrics::Registry;
+use super::model::Database;
+use super::values::Engine;
+use sqlx::Connection as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One database's pool.
+pub enum Pool {
+    Pg(sqlx::PgPool),
+    My(sqlx::MySqlPool),
+    Lite(sqlx::SqlitePool),
+}
+
+/// A row, each column read as text (see `values::Field::read`).
+pub type Row = Vec<Option<String>>;
+
+/// What went wrong with a query, as a client is told it.
+#[derive(Debug)]
+pub enum DbError {
+    /// A unique constraint refused the row; the message names it.
+    Unique(String),
+    /// A foreign key refused the change.
+    Reference(String),
+    /// A check or NOT NULL constraint refused a value the service let through.
+    Rejected(String),
+    /// The database cannot be reached, or no connection was free in time.
+    Unavailable(String),
+    /// Anything else: a bug, logged, never shown.
+    Internal(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match &e {
+            sqlx::Error::Database(d) => match d.kind() {
+                ErrorKind::UniqueViolation => DbError::Unique(d.message().to_owned()),
+                ErrorKind::ForeignKeyViolation => DbError::Reference(d.message().to_owned()),
+                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
+                    DbError::Rejected(d.message().to_owned())
+                }
+                _ if d.code().is_some_and(|c| c.starts_with("22")) => {
+                    DbError::Rejected(d.message().to_owned())
+                }
+                _ => DbError::Internal(e.to_string()),
+            },
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
+            _ => DbError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// A database the service uses: its pool and its place in the spec.
+pub struct Db {
+    pub def: &'static Database,
+    pub pool: Pool,
+    metrics: Arc<Registry>,
+}
+
+/// Runs `$body` with `$p` bound to the pool, whatever its engine.
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match &$db.pool {
+            Pool::Pg($p) => $body,
+            Pool::My($p) => $body,
+            Pool::Lite($p) => $body,
+        }
+    };
+}
+
+/// Binds every parameter of `$sql` and hands back the query.
+macro_rules! query {
+    ($sql:expr, $params:expr) => {{
+        let mut q = sqlx::query($sql);
+        for p in $params {
+            q = q.bind(p.as_deref());
+        }
+        q
+    }};
+}
+
+fn read_row<R: sqlx::Row>(row: &R) -> Result<Row, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect()
+}
+
+/// Pool settings: the spec's, unless the environment overrides them.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub min: u32,
+    pub max: u32,
+    pub acquire_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Db {
+    /// Makes the pool. Nothing connects yet: the service starts while a database is down, is
+    /// not ready until it answers, and recovers by itself when it comes back.
+    pub fn connect_lazy(
+        def: &'static Database,
+        url: &str,
+        password: Option<&str>,
+        settings: PoolSettings,
+        metrics: Arc<Registry>,
+    ) -> Result<Db, String> {
+        fn options<DB: sqlx::Database>(s: PoolSettings) -> sqlx::pool::PoolOptions<DB> {
+            sqlx::pool::PoolOptions::<DB>::new()
+                .min_connections(s.min)
+                .max_connections(s.max)
+                .acquire_timeout(s.acquire_timeout)
+                .idle_timeout(Some(s.idle_timeout))
+                .test_before_acquire(false)
+        }
+        let bad = |e: sqlx::Error| format!("DB_{}_URL is not a usable {} URL: {e}", def.env, def.engine_name);
+        let pool = match def.engine {
+            Engine::Postgresql => {
+                let mut o: sqlx::postgres::PgConnectOptions = url.parse().map_err(bad)?;
+                if let Some(p) = password {
+                    o = o.password(p);
+                }
+                // Options travel as `-c name=value` words: a space in a value is escaped.
+                let isolation = def.isolation.replace(' ', "\\ ");
+                o = o.options([("TimeZone", "UTC"), ("default_transaction_isolation", isolation.as_str())]);
+                Pool::Pg(options(settings).connect_lazy_with(o))
+            }
+            Engine::Mysql => {
+                let mut o: sqlx::mysql::MySqlConnectOptions = url.parse().map_err(bad)?;
+                if let Some(p) = password {
+                    o = o.password(p);
+                }
+                o = o.timezone(Some("+00:00".into())).charset("utf8mb4");
+                let isolation = def.isolation.to_uppercase();
+                Pool::My(
+                    options(settings)
+                        .after_connect(move |conn, _| {
+                            let sql = format!("SET SESSION TRANSACTION ISOLATION LEVEL {isolation}");
+                            Box::pin(async move {
+                                sqlx::query(&sql).execute(conn).await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_lazy_with(o),
+                )
+            }
+            Engine::Sqlite => {
+                let o: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(bad)?;
+                let o = o
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(settings.acquire_timeout);
+                Pool::Lite(options(settings).connect_lazy_with(o))
+            }
+        };
+        Ok(Db { def, pool, metrics })
+    }
+
+    /// Waits for a connection, measuring the wait.
+    async fn acquire<DB: sqlx::Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+    ) -> Result<sqlx::pool::PoolConnection<DB>, DbError> {
+        let start = Instant::now();
+        let result = pool.acquire().await;
+        let labels = [self.def.name];
+        self.metrics
+            .observe("db_pool_acquire_duration_seconds", &labels, start.elapsed().as_secs_f64());
+        match result {
+            Ok(conn) => Ok(conn),
+            Err(e) => {
+                if matches!(e, sqlx::Error::PoolTimedOut) {
+                    self.metrics.inc("db_pool_acquire_timeouts_total", &labels);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    pub async fn fetch_all(&self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>, DbError> {
+        on_pool!(self, p => {
+            let mut conn = self.acquire(p).await?;
+            let rows = query!(sql, params).fetch_all(&mut *conn).await?;
+            Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    pub async fn fetch_optional(&self, sql: &str, params: &[Option<String>]) -> Result<Option<Row>, DbError> {
+        on_pool!(self, p => {
+            let mut conn = self.acquire(p).await?;
+            let row = query!(sql, params).fetch_optional(&mut *conn).await?;
+            Ok(row.as_ref().map(read_row).transpose()?)
+        })
+    }
+
+    /// Runs `sql` and returns how many rows it changed.
+    pub async fn execute(&self, sql: &str, params: &[Option<String>]) -> Result<u64, DbError> {
+        on_pool!(self, p => {
+            let mut conn = self.acquire(p).await?;
+            Ok(query!(sql, params).execute(&mut *conn).await?.rows_affected())
+        })
+    }
+
+    /// Runs each write in one transaction, all or nothing, and reads each written row back.
+    /// A write is an INSERT or UPDATE; `RETURNING` reads the row where the engine has it,
+    /// otherwise (MySQL) the row is selected by its key in the same transaction: the key the
+    /// write named, or the one the database numbered.
+    pub async fn write_all(&self, writes: &[Write]) -> Result<Vec<Option<Row>>, DbError> {
+        let mut out = Vec::with_capacity(writes.len());
+        match &self.pool {
+            Pool::My(p) => {
+                let mut conn = self.acquire(p).await?;
+                let mut tx = conn.begin().await?;
+                for w in writes {
+                    let done = query!(&w.sql, &w.params).execute(&mut *tx).await?;
+                    let key = match &w.key {
+                        Some(k) => Some(k.clone()),
+                        None if done.last_insert_id() > 0 => Some(done.last_insert_id().to_string()),
+                        None => None,
+                    };
+                    let key = [key];
+                    let row = match w.then_select.as_deref() {
+                        Some(select) => query!(select, &key)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .as_ref()
+                            .map(read_row)
+                            .transpose()?,
+                        None => None,
+                    };
+                    out.push(row);
+                }
+                tx.commit().await?;
+            }
+            Pool::Pg(p) => {
+                let mut conn = self.acquire(p).await?;
+                let mut tx = conn.begin().await?;
+                for w in writes {
+                    let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                    out.push(row.as_ref().map(read_row).transpose()?);
+                }
+                tx.commit().await?;
+            }
+            Pool::Lite(p) => {
+                let mut conn = self.acquire(p).await?;
+                let mut tx = conn.begin().await?;
+                for w in writes {
+                    let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                    out.push(row.as_ref().map(read_row).transpose()?);
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the database answers now, within a second. Sets `db_up`.
+    pub async fn ping(&self) -> bool {
+        let ok = tokio::time::timeout(Duration::from_secs(1), async {
+            on_pool!(self, p => {
+                match p.acquire().await {
+                    Ok(mut conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+                    Err(_) => false,
+                }
+            })
+        })
+        .await
+        .unwrap_or(false);
+        self.metrics.set("db_up", &[self.def.name], if ok { 1.0 } else { 0.0 });
+        ok
+    }
+
+    /// Pool gauges, read when `/metrics` is scraped.
+    pub fn record_pool(&self) {
+        let (size, idle, max) = on_pool!(self, p => (p.size(), p.num_idle(), p.options().get_max_connections()));
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+        self.metrics.set("db_pool_connections", &[self.def.name, "idle"], f64::from(idle));
+        self.metrics.set("db_pool_connections", &[self.def.name, "in_use"], f64::from(size - idle));
+        self.metrics.set("db_pool_max_connections", &[self.def.name], f64::from(max));
+    }
+
+    /// Applies the schema when the database has none; leaves it alone when it has this one;
+    /// refuses when it has another. Several processes may run this at once: a lock (advisory
+    /// on PostgreSQL, named on MySQL, the write lock on SQLite) lets one apply it.
+    pub async fn migrate(&self) -> Result<&'static str, String> {
+        let schema = self.def.schema;
+        let digest = self.def.schema_digest;
+        let failed = |e: sqlx::Error| format!("database `{}`: {e}", self.def.name);
+        const RECORD: &str = "v5c_schema";
+        match &self.pool {
+            Pool::Pg(p) => {
+                let mut conn = p.acquire().await.map_err(failed)?;
+                let mut tx = conn.begin().await.map_err(failed)?;
+                // Held until the transaction ends.
+                sqlx::query("SELECT pg_advisory_xact_lock(7436510911)").execute(&mut *tx).await.map_err(failed)?;
+                sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"))
+                    .execute(&mut *tx).await.map_err(failed)?;
+                let found: Option<String> = sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
+                    .fetch_optional(&mut *tx).await.map_err(failed)?;
+                if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
+                    return verdict;
+                }
+                for statement in schema {
+                    sqlx::query(statement).execute(&mut *tx).await.map_err(failed)?;
+                }
+                sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES ($1)")).bind(digest).execute(&mut *tx).await.map_err(failed)?;
+                tx.commit().await.map_err(failed)?;
+            }
+            Pool::My(p) => {
+                let mut conn = p.acquire().await.map_err(failed)?;
+                let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('v5c_migrate', 120)")
+                    .fetch_one(&mut *conn).await.map_err(failed)?;
+                if got != Some(1) {
+                    return Err(format!("database `{}`: another migration held the lock for two minutes", self.def.name));
+                }
+                let result = async {
+                    sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest VARCHAR(64) NOT NULL, applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))"))
+                        .execute(&mut *conn).await.map_err(failed)?;
+                    let found: Option<String> = sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
+                        .fetch_optional(&mut *conn).await.map_err(failed)?;
+                    if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
+                        return verdict;
+                    }
+                    // MySQL commits each DDL statement: a failure part way leaves what was made,
+                    // and no record, so the next run refuses instead of guessing.
+                    for statement in schema {
+                        sqlx::query(statement).execute(&mut *conn).await.map_err(failed)?;
+                    }
+                    sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES (?)")).bind(digest).execute(&mut *conn).await.map_err(failed)?;
+                    Ok("applied")
+                }
+                .await;
+                let _ = sqlx::query("SELECT RELEASE_LOCK('v5c_migrate')").execute(&mut *conn).await;
+                return result;
+            }
+            Pool::Lite(p) => {
+                let mut conn = p.acquire().await.map_err(failed)?;
+                // BEGIN IMMEDIATE takes the write lock at once.
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(failed)?;
+                let result = async {
+                    sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"))
+                        .execute(&mut *conn).await.map_err(failed)?;
+                    let found: Option<String> = sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
+                        .fetch_optional(&mut *conn).await.map_err(failed)?;
+                    if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
+                        return verdict;
+                    }
+                    for statement in schema {
+                        sqlx::query(statement).execute(&mut *conn).await.map_err(failed)?;
+                    }
+                    sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES (?)")).bind(digest).execute(&mut *conn).await.map_err(failed)?;
+                    Ok("applied")
+                }
+                .await;
+                let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                sqlx::query(end).execute(&mut *conn).await.map_err(failed)?;
+                return result;
+            }
+        }
+        Ok("applied")
+    }
+}
+
+/// What to do given the schema digest a database records: `None` to apply the schema.
+fn verdict(database: &str, found: Option<&str>, digest: &str) -> Option<Result<&'static str, String>> {
+    match found {
+        None => None,
+        Some(d) if d == digest => Some(Ok("already applied")),
+        Some(d) => Some(Err(format!(
+            "database `{database}` holds another version of the schema (digest {d}, this service's is {digest}); \
+             v5c applies a schema to an empty database only, so change it with your migration tool first"
+        ))),
+    }
+}
+
+/// One write of a transaction (see [`Db::write_all`]).
+pub struct Write {
+    pub sql: String,
+    pub params: Vec<Option<String>>,
+    /// The row's key when the request gave it (MySQL reads the row back by it).
+    pub key: Option<String>,
+    /// MySQL: the SELECT that reads the row back by its key.
+    pub then_select: Option<String>,
+}

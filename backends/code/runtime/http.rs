@@ -1,0 +1,596 @@
+//! HTTP: the REST operations of every api the service runs, the probes and `/metrics`.
+//!
+//! Every answer is JSON. A request that is not acceptable gets 400 (not JSON, bad query),
+//! 413 (too large) or 422 (with the fields at fault); a missing row 404; a clash with a
+//! stored row 409; a database that cannot be reached 503 with `Retry-After`. Nothing a
+//! client sends reaches SQL except as a bound parameter.
+
+use super::db::{Db, DbError, Write};
+use super::metrics::Registry;
+use super::model::{Api, Record, Rejection, Resource, Service, Table};
+use super::values::{self, Engine, Invalid};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::Router;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The most rows a list answers with, and the most a batch create takes.
+pub const MAX_ROWS: usize = 1000;
+pub const DEFAULT_LIMIT: usize = 100;
+/// The largest request body, in bytes.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+pub struct AppState {
+    pub service: &'static Service,
+    /// By database index of the system; `None` for the ones this service does not use.
+    pub dbs: Vec<Option<Arc<Db>>>,
+    pub metrics: Arc<Registry>,
+}
+
+type Shared = Arc<AppState>;
+
+/// An answer that is not a success.
+#[derive(Debug)]
+pub struct Failure {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Failure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+
+    fn invalid(problems: Vec<Invalid>) -> Failure {
+        let fields: Vec<Value> = problems
+            .into_iter()
+            .map(|p| json!({ "field": p.field, "message": p.message }))
+            .collect();
+        Failure {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: json!({ "error": "the request is not valid", "fields": fields }),
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let unavailable = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if unavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+fn from_rejection(r: Rejection) -> Failure {
+    match r {
+        Rejection::Invalid { field, message } => Failure::invalid(vec![Invalid { field, message }]),
+        Rejection::Conflict(message) => Failure::new(StatusCode::CONFLICT, message),
+    }
+}
+
+/// A database error that is not about one field.
+fn from_db(e: DbError) -> Failure {
+    match e {
+        DbError::Unavailable(m) => {
+            tracing::warn!(error = %m, "database unavailable");
+            Failure::new(StatusCode::SERVICE_UNAVAILABLE, "the database is not available; try again")
+        }
+        DbError::Unique(m) => Failure::new(StatusCode::CONFLICT, format!("a row with these values exists: {m}")),
+        DbError::Reference(m) => Failure::new(StatusCode::CONFLICT, format!("other rows refer to this one: {m}")),
+        DbError::Rejected(m) => Failure::invalid(vec![Invalid::new("", format!("the database refused a value: {m}"))]),
+        DbError::Internal(m) => {
+            tracing::error!(error = %m, "query failed");
+            Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// The statuses each operation can answer with: their series exist from start-up.
+fn statuses(op: Op) -> &'static [u16] {
+    match op {
+        Op::List => &[200, 400, 500, 503],
+        Op::Get => &[200, 404, 500, 503],
+        Op::Create => &[201, 400, 409, 413, 422, 500, 503],
+        Op::Update => &[200, 400, 404, 409, 413, 422, 500, 503],
+        Op::Delete => &[204, 404, 409, 500, 503],
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+}
+
+/// Records the request in the http metrics.
+async fn measured<F>(state: &AppState, component: &'static str, route: &'static str, method: &'static str, work: F) -> Response
+where
+    F: Future<Output = Result<Response, Failure>>,
+{
+    let start = Instant::now();
+    state.metrics.add("http_requests_in_flight", &[], 1.0);
+    let response = work.await.unwrap_or_else(IntoResponse::into_response);
+    state.metrics.add("http_requests_in_flight", &[], -1.0);
+    let status = response.status().as_u16().to_string();
+    let labels = [component, route, method, status.as_str()];
+    state.metrics.inc("http_requests_total", &labels);
+    state
+        .metrics
+        .observe("http_request_duration_seconds", &labels, start.elapsed().as_secs_f64());
+    response
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The router of every api of the service, with the probes and `/metrics`.
+pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router {
+    let mut router = Router::new();
+    for api in state.service.apis {
+        let prefix = prefix_of(api.component);
+        for resource in api.resources {
+            let collection = leak(format!("{prefix}{}", resource.path));
+            let item = leak(format!("{collection}/{{{}}}", resource.table.fields[resource.table.key].name));
+            let mut on_collection: MethodRouter<Shared> = MethodRouter::new();
+            let mut on_item: MethodRouter<Shared> = MethodRouter::new();
+            let c = api.component;
+            let series = |route: &str, method: &str, op: Op| {
+                for status in statuses(op) {
+                    let status = status.to_string();
+                    let labels = [c, route, method, status.as_str()];
+                    state.metrics.ensure("http_requests_total", &labels);
+                    state.metrics.ensure("http_request_duration_seconds", &labels);
+                }
+            };
+            if resource.list {
+                series(collection, "GET", Op::List);
+                on_collection = on_collection.get(move |State(s): State<Shared>, RawQuery(q): RawQuery| async move {
+                    measured(&s, c, collection, "GET", list(&s, resource, q)).await
+                });
+            }
+            if resource.create {
+                series(collection, "POST", Op::Create);
+                on_collection = on_collection.post(move |State(s): State<Shared>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
+                    measured(&s, c, collection, "POST", create(&s, api, resource, body)).await
+                });
+            }
+            if resource.get {
+                series(item, "GET", Op::Get);
+                on_item = on_item.get(move |State(s): State<Shared>, Path(key): Path<String>| async move {
+                    measured(&s, c, item, "GET", fetch(&s, resource, key)).await
+                });
+            }
+            if resource.update {
+                for (method, full) in [(Method::PUT, true), (Method::PATCH, false)] {
+                    let name = if full { "PUT" } else { "PATCH" };
+                    series(item, name, Op::Update);
+                    let handler = move |State(s): State<Shared>, Path(key): Path<String>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
+                        measured(&s, c, item, name, update(&s, api, resource, key, body, full)).await
+                    };
+                    on_item = on_item.on(axum::routing::MethodFilter::try_from(method).expect("PUT and PATCH are filters"), handler);
+                }
+            }
+            if resource.delete {
+                series(item, "DELETE", Op::Delete);
+                on_item = on_item.delete(move |State(s): State<Shared>, Path(key): Path<String>| async move {
+                    measured(&s, c, item, "DELETE", delete(&s, api, resource, key)).await
+                });
+            }
+            if resource.list || resource.create {
+                router = router.route(collection, on_collection);
+            }
+            if resource.get || resource.update || resource.delete {
+                router = router.route(item, on_item);
+            }
+        }
+    }
+    router
+        .route("/healthz", get(|| async { axum::Json(json!({ "status": "ok" })) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn readyz(State(s): State<Shared>) -> Response {
+    let mut down = Vec::new();
+    for db in s.dbs.iter().flatten() {
+        if !db.ping().await {
+            down.push(db.def.name);
+        }
+    }
+    if down.is_empty() {
+        axum::Json(json!({ "status": "ready" })).into_response()
+    } else {
+        Failure {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: json!({ "status": "not ready", "databases_down": down }),
+        }
+        .into_response()
+    }
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    for db in s.dbs.iter().flatten() {
+        db.record_pool();
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+fn db_of<'a>(s: &'a AppState, table: &Table) -> &'a Db {
+    s.dbs[table.database]
+        .as_deref()
+        .expect("a service has the databases of the tables its apis expose")
+}
+
+fn placeholder(engine: Engine, n: usize) -> String {
+    match engine {
+        Engine::Postgresql => format!("${n}"),
+        Engine::Mysql | Engine::Sqlite => "?".into(),
+    }
+}
+
+/// `write` of a field with its placeholder.
+fn param(table: &Table, field: usize, n: usize) -> String {
+    table.fields[field].write.replace("{}", &placeholder(table.engine, n))
+}
+
+fn row_json(table: &Table, row: Vec<Option<String>>) -> Value {
+    let map: serde_json::Map<String, Value> = table
+        .fields
+        .iter()
+        .zip(row)
+        .map(|(f, text)| (f.name.to_owned(), values::decode(f, text)))
+        .collect();
+    Value::Object(map)
+}
+
+/// The key of a path, checked like a field; a key that cannot be one finds no row.
+fn key_text(table: &Table, key: &str) -> Result<String, Failure> {
+    let field = &table.fields[table.key];
+    let value = match field.ty {
+        values::Ty::Int { .. } => key.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
+        _ => Value::String(key.to_owned()),
+    };
+    match values::encode(table.engine, field, &value) {
+        Ok(Some(text)) => Ok(text),
+        _ => Err(not_found(table)),
+    }
+}
+
+fn not_found(table: &Table) -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, format!("no {} with this key", table.entity))
+}
+
+fn select_by_key(table: &Table) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        table.select,
+        table.name,
+        table.fields[table.key].column,
+        param(table, table.key, 1)
+    )
+}
+
+async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Result<Response, Failure> {
+    let table = resource.table;
+    let mut limit = DEFAULT_LIMIT;
+    let mut after = None;
+    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value).ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, format!("`{name}` is not valid percent-encoding")))?;
+        match name {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_ROWS).contains(n))
+                    .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, format!("`limit` must be a whole number from 1 to {MAX_ROWS}")))?;
+            }
+            "after" => after = Some(value),
+            other => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter `{other}`: the parameters are `limit` and `after`"),
+                ));
+            }
+        }
+    }
+    let key = &table.fields[table.key];
+    let mut params = Vec::new();
+    let mut sql = format!("SELECT {} FROM {}", table.select, table.name);
+    if let Some(after) = after {
+        let text = key_text(table, &after).map_err(|_| Failure::new(StatusCode::BAD_REQUEST, format!("`after` must be a key of {}", table.entity)))?;
+        sql.push_str(&format!(" WHERE {} > {}", key.column, param(table, table.key, 1)));
+        params.push(Some(text));
+    }
+    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", key.column));
+    let rows = db_of(s, table).fetch_all(&sql, &params).await.map_err(from_db)?;
+    let full = rows.len() == limit;
+    let items: Vec<Value> = rows.into_iter().map(|r| row_json(table, r)).collect();
+    let next = if full {
+        items.last().and_then(|i| i.get(key.name)).cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    Ok(axum::Json(json!({ "items": items, "next": next })).into_response())
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn fetch(s: &AppState, resource: &Resource, key: String) -> Result<Response, Failure> {
+    let table = resource.table;
+    let key = key_text(table, &key)?;
+    let row = db_of(s, table)
+        .fetch_optional(&select_by_key(table), &[Some(key)])
+        .await
+        .map_err(from_db)?;
+    match row {
+        Some(row) => Ok(axum::Json(row_json(table, row)).into_response()),
+        None => Err(not_found(table)),
+    }
+}
+
+fn parse_body(body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Value, Failure> {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        Failure::new(status, e.body_text())
+    })?;
+    serde_json::from_slice(&body).map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("the body is not JSON: {e}")))
+}
+
+fn prefixed(prefix: &str, mut problems: Vec<Invalid>) -> Vec<Invalid> {
+    if !prefix.is_empty() {
+        for p in &mut problems {
+            p.field = if p.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", p.field) };
+        }
+    }
+    problems
+}
+
+/// Checks a record and writes its fields as (field index, text): every field it sets.
+/// `required` demands every field that has no default; the key is filled with a random UUID
+/// when the spec says so and `fill_key` is set.
+fn columns(table: &Table, record: &Record, required: bool, fill_key: bool) -> Result<Vec<(usize, Option<String>)>, Vec<Invalid>> {
+    let mut problems = Vec::new();
+    for name in record.keys() {
+        if !table.fields.iter().any(|f| f.name == name) {
+            problems.push(Invalid::new(name.clone(), format!("{} has no field `{name}`", table.entity)));
+        }
+    }
+    let mut out = Vec::new();
+    for (i, field) in table.fields.iter().enumerate() {
+        match record.get(field.name) {
+            Some(_) if field.identity => problems.push(Invalid::new(field.name, "is numbered by the database and may not be given")),
+            Some(value) => match values::encode(table.engine, field, value) {
+                Ok(text) => out.push((i, text)),
+                Err(p) => problems.push(p),
+            },
+            None if field.random_uuid && fill_key => out.push((i, Some(uuid::Uuid::new_v4().hyphenated().to_string()))),
+            None if required && !field.has_default && !field.nullable && !field.identity && !field.random_uuid => {
+                problems.push(Invalid::new(field.name, "is required"));
+            }
+            None => {}
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Response, Failure> {
+    let table = resource.table;
+    let (records, batch) = match parse_body(body)? {
+        Value::Array(items) => {
+            if items.is_empty() || items.len() > MAX_ROWS {
+                return Err(Failure::invalid(vec![Invalid::new("", format!("a batch holds from 1 to {MAX_ROWS} records"))]));
+            }
+            (items, true)
+        }
+        other => (vec![other], false),
+    };
+    let mut writes = Vec::with_capacity(records.len());
+    let mut problems = Vec::new();
+    let mut sets = Vec::with_capacity(records.len());
+    for (n, value) in records.into_iter().enumerate() {
+        let prefix = if batch { format!("[{n}]") } else { String::new() };
+        let mut record = match values::object(value) {
+            Ok(r) => r,
+            Err(p) => {
+                problems.extend(prefixed(&prefix, vec![p]));
+                continue;
+            }
+        };
+        if let Err(r) = (api.hooks.before_create)(table.entity, &mut record) {
+            match from_rejection(r) {
+                f if f.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    let fields = f.body["fields"].as_array().cloned().unwrap_or_default();
+                    problems.extend(prefixed(&prefix, fields.iter().map(|v| Invalid::new(v["field"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or(""))).collect()));
+                    continue;
+                }
+                f => return Err(f),
+            }
+        }
+        match columns(table, &record, true, true) {
+            Ok(cols) => {
+                writes.push(insert(table, &cols));
+                sets.push(record);
+            }
+            Err(p) => problems.extend(prefixed(&prefix, p)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::invalid(problems));
+    }
+    let db = db_of(s, table);
+    let rows = match db.write_all(&writes).await {
+        Ok(rows) => rows,
+        Err(DbError::Unique(m)) => return Err(unique_conflict(table, &m)),
+        Err(DbError::Reference(m)) => return Err(missing_references(s, table, &sets, batch, &m).await),
+        Err(e) => return Err(from_db(e)),
+    };
+    let mut created: Vec<Value> = rows.into_iter().map(|r| r.map_or(Value::Null, |r| row_json(table, r))).collect();
+    let body = if batch { Value::Array(created) } else { created.pop().unwrap_or(Value::Null) };
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
+    let names: Vec<&str> = cols.iter().map(|(i, _)| table.fields[*i].column).collect();
+    let exprs: Vec<String> = cols.iter().enumerate().map(|(n, (i, _))| param(table, *i, n + 1)).collect();
+    let mut sql = if cols.is_empty() {
+        match table.engine {
+            Engine::Mysql => format!("INSERT INTO {} () VALUES ()", table.name),
+            _ => format!("INSERT INTO {} DEFAULT VALUES", table.name),
+        }
+    } else {
+        format!("INSERT INTO {} ({}) VALUES ({})", table.name, names.join(", "), exprs.join(", "))
+    };
+    if table.returning {
+        sql.push_str(&format!(" RETURNING {}", table.select));
+    }
+    let key = cols.iter().find(|(i, _)| *i == table.key).and_then(|(_, t)| t.clone());
+    Write {
+        sql,
+        params: cols.iter().map(|(_, t)| t.clone()).collect(),
+        key,
+        then_select: (!table.returning).then(|| select_by_key(table)),
+    }
+}
+
+/// 409 naming the fields of the unique constraint the database named.
+fn unique_conflict(table: &Table, message: &str) -> Failure {
+    let unique = table.uniques.iter().find(|u| message.contains(&format!("'{}'", u.name)) || message.contains(&format!("\"{}\"", u.name)) || message.contains(&format!(".{}'", u.name))).or_else(|| {
+        // SQLite: "UNIQUE constraint failed: table.a, table.b".
+        let failed = message.split_once("failed: ")?.1;
+        let columns: Vec<&str> = failed.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect();
+        table.uniques.iter().find(|u| u.columns == columns.as_slice())
+    });
+    let fields: Vec<&str> = unique.map(|u| u.fields.to_vec()).unwrap_or_default();
+    let clash = format!("another {} has this value", table.entity);
+    Failure {
+        status: StatusCode::CONFLICT,
+        body: json!({
+            "error": format!("another {} has the same {}", table.entity, if fields.is_empty() { "values".to_owned() } else { fields.join(" and ") }),
+            "fields": fields.iter().map(|f| json!({ "field": f, "message": clash })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// 422 naming each reference field whose row does not exist (looked up after the
+/// transaction failed, so the usual path costs nothing).
+async fn missing_references(s: &AppState, table: &Table, records: &[Record], batch: bool, message: &str) -> Failure {
+    let db = db_of(s, table);
+    let mut problems = Vec::new();
+    for (n, record) in records.iter().enumerate() {
+        for reference in table.references {
+            let Some(value) = record.get(reference.field) else { continue };
+            let Some(field) = table.fields.iter().find(|f| f.name == reference.field) else { continue };
+            let Ok(Some(text)) = values::encode(table.engine, field, value) else { continue };
+            let sql = reference.exists.replace("{}", &placeholder(table.engine, 1));
+            if let Ok(None) = db.fetch_optional(&sql, &[Some(text)]).await {
+                let name = if batch { format!("[{n}].{}", reference.field) } else { reference.field.to_owned() };
+                problems.push(Invalid::new(name, "refers to a row that does not exist"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        problems.push(Invalid::new("", format!("a reference names a row that does not exist: {message}")));
+    }
+    Failure::invalid(problems)
+}
+
+async fn update(s: &AppState, api: &Api, resource: &Resource, key: String, body: Result<Bytes, axum::extract::rejection::BytesRejection>, full: bool) -> Result<Response, Failure> {
+    let table = resource.table;
+    let key_value = Value::String(key.clone());
+    let key = key_text(table, &key)?;
+    let mut record = values::object(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
+    (api.hooks.before_update)(table.entity, &key_value, &mut record).map_err(from_rejection)?;
+    let key_field = &table.fields[table.key];
+    if let Some(given) = record.remove(key_field.name) {
+        let same = values::encode(table.engine, key_field, &given).ok().flatten().as_deref() == Some(key.as_str());
+        if !same {
+            return Err(Failure::invalid(vec![Invalid::new(key_field.name, "is the key in the path and cannot change")]));
+        }
+    }
+    let cols = columns(table, &record, full, false).map_err(Failure::invalid)?;
+    let db = db_of(s, table);
+    let write = if cols.is_empty() {
+        Write { sql: select_by_key(table), params: vec![Some(key.clone())], key: None, then_select: None }
+    } else {
+        let sets: Vec<String> = cols.iter().enumerate().map(|(n, (i, _))| format!("{} = {}", table.fields[*i].column, param(table, *i, n + 1))).collect();
+        let mut sql = format!("UPDATE {} SET {} WHERE {} = {}", table.name, sets.join(", "), key_field.column, param(table, table.key, cols.len() + 1));
+        if table.returning {
+            sql.push_str(&format!(" RETURNING {}", table.select));
+        }
+        let mut params: Vec<Option<String>> = cols.iter().map(|(_, t)| t.clone()).collect();
+        params.push(Some(key.clone()));
+        Write { sql, params, key: Some(key.clone()), then_select: (!table.returning).then(|| select_by_key(table)) }
+    };
+    let rows = match db.write_all(std::slice::from_ref(&write)).await {
+        Ok(rows) => rows,
+        Err(DbError::Unique(m)) => return Err(unique_conflict(table, &m)),
+        Err(DbError::Reference(m)) => return Err(missing_references(s, table, std::slice::from_ref(&record), false, &m).await),
+        Err(e) => return Err(from_db(e)),
+    };
+    match rows.into_iter().next().flatten() {
+        Some(row) => Ok(axum::Json(row_json(table, row)).into_response()),
+        None => Err(not_found(table)),
+    }
+}
+
+async fn delete(s: &AppState, api: &Api, resource: &Resource, key: String) -> Result<Response, Failure> {
+    let table = resource.table;
+    let key_value = Value::String(key.clone());
+    let key = key_text(table, &key)?;
+    (api.hooks.before_delete)(table.entity, &key_value).map_err(from_rejection)?;
+    let sql = format!("DELETE FROM {} WHERE {} = {}", table.name, table.fields[table.key].column, param(table, table.key, 1));
+    match db_of(s, table).execute(&sql, &[Some(key)]).await {
+        Ok(0) => Err(not_found(table)),
+        Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(DbError::Reference(_)) => Err(Failure::new(StatusCode::CONFLICT, format!("other rows refer to this {}; delete or change them first", table.entity))),
+        Err(e) => Err(from_db(e)),
+    }
+}
