@@ -57,18 +57,16 @@ impl Backend for CodeBackend {
             if let ComponentKind::Api { exposes, .. } = &component.kind {
                 for exposure in exposes {
                     let entity = &ir.entities[exposure.entity.id()];
-                    if entity.primary_key.len() != 1 {
+                    if entity.primary_key.is_empty() {
                         diags.push(
                             Diagnostic::error(
                                 Code::BackendFailed,
                                 format!(
-                                    "api `{}` exposes `{}`, whose primary key has {} fields; the code backend addresses a row by one key field",
-                                    component.name,
-                                    entity.name,
-                                    entity.primary_key.len()
+                                    "api `{}` exposes `{}`, which has no primary key to address a row by",
+                                    component.name, entity.name
                                 ),
                             )
-                            .help("give the entity a single primary key field, such as `id: { type: uuid, primary_key: true }`"),
+                            .help("give the entity a primary key, such as `id: { type: uuid, primary_key: true }`"),
                         );
                     }
                 }
@@ -325,6 +323,11 @@ fn logic_seed(api: &str, entities: &[&str]) -> String {
     )
 }
 
+/// The static that describes the table of store `store`.
+fn table_static(store: &str) -> String {
+    format!("TABLE_{}", store.to_ascii_uppercase().replace('-', "_"))
+}
+
 /// A Rust string literal.
 fn lit(s: &str) -> String {
     format!("{s:?}")
@@ -499,7 +502,12 @@ fn system(analysed: &Analysed, version: &str) -> String {
             .expect("facts name databases of the IR");
         let dialect = for_engine(db.engine);
         // The sql backend reports what the schema approximates; the service adds nothing to it.
-        let statements = schema_statements(analysed, db_facts, &*dialect, &mut super::LoweringReport::default());
+        let statements = schema_statements(
+            analysed,
+            db_facts,
+            &*dialect,
+            &mut super::LoweringReport::default(),
+        );
         let mut hasher = Sha256::new();
         for s in &statements {
             hasher.update(s.as_bytes());
@@ -550,11 +558,11 @@ fn system(analysed: &Analysed, version: &str) -> String {
         };
         for exposure in exposes {
             let entity = &ir.entities[exposure.entity.id()];
-            let static_name = format!("TABLE_{}", snake(&entity.name).to_ascii_uppercase());
+            let store = &ir.components[exposure.store.id()];
+            let static_name = table_static(&store.name);
             if tables.iter().any(|(n, _)| *n == static_name) {
                 continue;
             }
-            let store = &ir.components[exposure.store.id()];
             let ComponentKind::Store { database, .. } = &store.kind else {
                 continue;
             };
@@ -605,11 +613,12 @@ fn system(analysed: &Analysed, version: &str) -> String {
                     lit(&write),
                 );
             }
-            let key = entity
-                .fields
+            let keys: Vec<String> = entity
+                .primary_key
                 .iter()
-                .position(|f| Some(&f.name) == entity.primary_key.first())
-                .unwrap_or(0);
+                .filter_map(|k| entity.fields.iter().position(|f| &f.name == k))
+                .map(|i| i.to_string())
+                .collect();
             let field_of = |column: &str| {
                 entity
                     .fields
@@ -678,10 +687,11 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 );
             }
             let text = format!(
-                "\npub static {static_name}: Table = Table {{\n    entity: {},\n    name: {},\n    database: {index},\n    engine: {},\n    fields: &[\n{fields}    ],\n    key: {key},\n    select: {},\n    uniques: &[\n{uniques}    ],\n    references: &[\n{references}    ],\n    returning: {},\n}};\n",
+                "\npub static {static_name}: Table = Table {{\n    entity: {},\n    name: {},\n    database: {index},\n    engine: {},\n    fields: &[\n{fields}    ],\n    keys: &[{}],\n    select: {},\n    uniques: &[\n{uniques}    ],\n    references: &[\n{references}    ],\n    returning: {},\n}};\n",
                 lit(&entity.name),
                 lit(&q(&table_facts.table)),
                 engine_variant(db.engine),
+                keys.join(", "),
                 lit(&reads.join(", ")),
                 db.engine != Engine::Mysql,
             );
@@ -726,10 +736,10 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 };
                 let _ = write!(
                     resources,
-                    "                    Resource {{\n                        entity: {},\n                        path: {},\n                        table: &TABLE_{},\n                        list: {},\n                        get: {},\n                        create: {},\n                        update: {},\n                        delete: {},\n                    }},\n",
+                    "                    Resource {{\n                        entity: {},\n                        path: {},\n                        table: &{},\n                        list: {},\n                        get: {},\n                        create: {},\n                        update: {},\n                        delete: {},\n                    }},\n",
                     lit(&exposure.entity.name),
                     lit(&exposure.path),
-                    snake(&exposure.entity.name).to_ascii_uppercase(),
+                    table_static(&exposure.store.name),
                     has("list"),
                     has("get"),
                     has("create"),

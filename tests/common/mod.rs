@@ -4,6 +4,8 @@
 //! Each test crate includes this module with `mod common;` and uses part of it.
 #![allow(dead_code)]
 
+pub mod db;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

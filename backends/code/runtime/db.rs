@@ -224,12 +224,11 @@ impl Db {
                 let mut tx = conn.begin().await?;
                 for w in writes {
                     let done = query!(&w.sql, &w.params).execute(&mut *tx).await?;
-                    let key = match &w.key {
-                        Some(k) => Some(k.clone()),
-                        None if done.last_insert_id() > 0 => Some(done.last_insert_id().to_string()),
-                        None => None,
+                    let key = if w.keys.is_empty() && done.last_insert_id() > 0 {
+                        vec![Some(done.last_insert_id().to_string())]
+                    } else {
+                        w.keys.clone()
                     };
-                    let key = [key];
                     let row = match w.then_select.as_deref() {
                         Some(select) => query!(select, &key)
                             .fetch_optional(&mut *tx)
@@ -388,8 +387,9 @@ fn verdict(database: &str, found: Option<&str>, digest: &str) -> Option<Result<&
 pub struct Write {
     pub sql: String,
     pub params: Vec<Option<String>>,
-    /// The row's key when the request gave it (MySQL reads the row back by it).
-    pub key: Option<String>,
+    /// The row's key, when the request gave it: MySQL reads the row back by it, or else by
+    /// the number the database gave it.
+    pub keys: Vec<Option<String>>,
     /// MySQL: the SELECT that reads the row back by its key.
     pub then_select: Option<String>,
 }

@@ -148,7 +148,9 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
         let prefix = prefix_of(api.component);
         for resource in api.resources {
             let collection = leak(format!("{prefix}{}", resource.path));
-            let item = leak(format!("{collection}/{{{}}}", resource.table.fields[resource.table.key].name));
+            let item = leak(
+                resource.table.keys.iter().fold(collection.to_owned(), |path, k| format!("{path}/{{{}}}", resource.table.fields[*k].name)),
+            );
             let mut on_collection: MethodRouter<Shared> = MethodRouter::new();
             let mut on_item: MethodRouter<Shared> = MethodRouter::new();
             let c = api.component;
@@ -174,7 +176,7 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             }
             if resource.get {
                 series(item, "GET", Op::Get);
-                on_item = on_item.get(move |State(s): State<Shared>, Path(key): Path<String>| async move {
+                on_item = on_item.get(move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
                     measured(&s, c, item, "GET", fetch(&s, resource, key)).await
                 });
             }
@@ -182,7 +184,7 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
                 for (method, full) in [(Method::PUT, true), (Method::PATCH, false)] {
                     let name = if full { "PUT" } else { "PATCH" };
                     series(item, name, Op::Update);
-                    let handler = move |State(s): State<Shared>, Path(key): Path<String>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
+                    let handler = move |State(s): State<Shared>, Path(key): Path<Vec<String>>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
                         measured(&s, c, item, name, update(&s, api, resource, key, body, full)).await
                     };
                     on_item = on_item.on(axum::routing::MethodFilter::try_from(method).expect("PUT and PATCH are filters"), handler);
@@ -190,7 +192,7 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             }
             if resource.delete {
                 series(item, "DELETE", Op::Delete);
-                on_item = on_item.delete(move |State(s): State<Shared>, Path(key): Path<String>| async move {
+                on_item = on_item.delete(move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
                     measured(&s, c, item, "DELETE", delete(&s, api, resource, key)).await
                 });
             }
@@ -268,16 +270,35 @@ fn row_json(table: &Table, row: Vec<Option<String>>) -> Value {
     Value::Object(map)
 }
 
-/// The key of a path, checked like a field; a key that cannot be one finds no row.
-fn key_text(table: &Table, key: &str) -> Result<String, Failure> {
-    let field = &table.fields[table.key];
-    let value = match field.ty {
-        values::Ty::Int { .. } => key.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
-        _ => Value::String(key.to_owned()),
-    };
-    match values::encode(table.engine, field, &value) {
-        Ok(Some(text)) => Ok(text),
-        _ => Err(not_found(table)),
+/// The key of a row from the path, each part checked like its field: a key that cannot be
+/// one finds no row.
+fn key_texts(table: &Table, parts: &[String]) -> Result<Vec<String>, Failure> {
+    if parts.len() != table.keys.len() {
+        return Err(not_found(table));
+    }
+    table
+        .keys
+        .iter()
+        .zip(parts)
+        .map(|(k, part)| {
+            let field = &table.fields[*k];
+            let value = match field.ty {
+                values::Ty::Int { .. } => part.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
+                _ => Value::String(part.clone()),
+            };
+            match values::encode(table.engine, field, &value) {
+                Ok(Some(text)) => Ok(text),
+                _ => Err(not_found(table)),
+            }
+        })
+        .collect()
+}
+
+/// The key as a logic hook sees it: the value, or an array for a key of several fields.
+fn key_json(parts: &[String]) -> Value {
+    match parts {
+        [one] => Value::String(one.clone()),
+        many => Value::Array(many.iter().cloned().map(Value::String).collect()),
     }
 }
 
@@ -285,14 +306,19 @@ fn not_found(table: &Table) -> Failure {
     Failure::new(StatusCode::NOT_FOUND, format!("no {} with this key", table.entity))
 }
 
+/// `k1 = p AND k2 = p…`, the parameters numbered from `first`.
+fn key_where(table: &Table, first: usize) -> String {
+    table
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(n, k)| format!("{} = {}", table.fields[*k].column, param(table, *k, first + n)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
 fn select_by_key(table: &Table) -> String {
-    format!(
-        "SELECT {} FROM {} WHERE {} = {}",
-        table.select,
-        table.name,
-        table.fields[table.key].column,
-        param(table, table.key, 1)
-    )
+    format!("SELECT {} FROM {} WHERE {}", table.select, table.name, key_where(table, 1))
 }
 
 async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Result<Response, Failure> {
@@ -319,22 +345,41 @@ async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Resul
             }
         }
     }
-    let key = &table.fields[table.key];
+    let columns: Vec<&str> = table.keys.iter().map(|k| table.fields[*k].column).collect();
+    let tuple = |items: Vec<String>| if items.len() == 1 { items.concat() } else { format!("({})", items.join(", ")) };
     let mut params = Vec::new();
     let mut sql = format!("SELECT {} FROM {}", table.select, table.name);
     if let Some(after) = after {
-        let text = key_text(table, &after).map_err(|_| Failure::new(StatusCode::BAD_REQUEST, format!("`after` must be a key of {}", table.entity)))?;
-        sql.push_str(&format!(" WHERE {} > {}", key.column, param(table, table.key, 1)));
-        params.push(Some(text));
+        let bad = || Failure::new(StatusCode::BAD_REQUEST, format!("`after` must be the `next` of the page before, a key of {}", table.entity));
+        // A key of one field is itself; of several, a JSON array.
+        let parts: Vec<String> = if table.keys.len() == 1 {
+            vec![after]
+        } else {
+            match serde_json::from_str::<Vec<Value>>(&after) {
+                Ok(values) => values.into_iter().map(|v| match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }).collect(),
+                Err(_) => return Err(bad()),
+            }
+        };
+        params = key_texts(table, &parts).map_err(|_| bad())?.into_iter().map(Some).collect();
+        let placeholders = table.keys.iter().enumerate().map(|(n, k)| param(table, *k, n + 1)).collect();
+        sql.push_str(&format!(" WHERE {} > {}", tuple(columns.iter().map(|c| (*c).to_owned()).collect()), tuple(placeholders)));
     }
-    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", key.column));
+    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", columns.join(", ")));
     let rows = db_of(s, table).fetch_all(&sql, &params).await.map_err(from_db)?;
     let full = rows.len() == limit;
     let items: Vec<Value> = rows.into_iter().map(|r| row_json(table, r)).collect();
-    let next = if full {
-        items.last().and_then(|i| i.get(key.name)).cloned().unwrap_or(Value::Null)
-    } else {
-        Value::Null
+    let next = match items.last() {
+        Some(last) if full => {
+            let key: Vec<Value> = table.keys.iter().map(|k| last.get(table.fields[*k].name).cloned().unwrap_or(Value::Null)).collect();
+            match key.as_slice() {
+                [one] => one.clone(),
+                _ => Value::String(Value::Array(key).to_string()),
+            }
+        }
+        _ => Value::Null,
     };
     Ok(axum::Json(json!({ "items": items, "next": next })).into_response())
 }
@@ -363,11 +408,11 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-async fn fetch(s: &AppState, resource: &Resource, key: String) -> Result<Response, Failure> {
+async fn fetch(s: &AppState, resource: &Resource, key: Vec<String>) -> Result<Response, Failure> {
     let table = resource.table;
-    let key = key_text(table, &key)?;
+    let key: Vec<Option<String>> = key_texts(table, &key)?.into_iter().map(Some).collect();
     let row = db_of(s, table)
-        .fetch_optional(&select_by_key(table), &[Some(key)])
+        .fetch_optional(&select_by_key(table), &key)
         .await
         .map_err(from_db)?;
     match row {
@@ -491,11 +536,16 @@ fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
     if table.returning {
         sql.push_str(&format!(" RETURNING {}", table.select));
     }
-    let key = cols.iter().find(|(i, _)| *i == table.key).and_then(|(_, t)| t.clone());
+    // The key as written, unless the database numbers it.
+    let keys: Vec<Option<String>> = table
+        .keys
+        .iter()
+        .filter_map(|k| cols.iter().find(|(i, _)| i == k).map(|(_, t)| t.clone()))
+        .collect();
     Write {
         sql,
         params: cols.iter().map(|(_, t)| t.clone()).collect(),
-        key,
+        keys: if keys.len() == table.keys.len() { keys } else { Vec::new() },
         then_select: (!table.returning).then(|| select_by_key(table)),
     }
 }
@@ -542,32 +592,35 @@ async fn missing_references(s: &AppState, table: &Table, records: &[Record], bat
     Failure::invalid(problems)
 }
 
-async fn update(s: &AppState, api: &Api, resource: &Resource, key: String, body: Result<Bytes, axum::extract::rejection::BytesRejection>, full: bool) -> Result<Response, Failure> {
+async fn update(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>, body: Result<Bytes, axum::extract::rejection::BytesRejection>, full: bool) -> Result<Response, Failure> {
     let table = resource.table;
-    let key_value = Value::String(key.clone());
-    let key = key_text(table, &key)?;
+    let key_value = key_json(&key);
+    let key = key_texts(table, &key)?;
     let mut record = values::object(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
     (api.hooks.before_update)(table.entity, &key_value, &mut record).map_err(from_rejection)?;
-    let key_field = &table.fields[table.key];
-    if let Some(given) = record.remove(key_field.name) {
-        let same = values::encode(table.engine, key_field, &given).ok().flatten().as_deref() == Some(key.as_str());
-        if !same {
-            return Err(Failure::invalid(vec![Invalid::new(key_field.name, "is the key in the path and cannot change")]));
+    for (k, text) in table.keys.iter().zip(&key) {
+        let field = &table.fields[*k];
+        if let Some(given) = record.remove(field.name) {
+            let same = values::encode(table.engine, field, &given).ok().flatten().as_ref() == Some(text);
+            if !same {
+                return Err(Failure::invalid(vec![Invalid::new(field.name, "is part of the key in the path and cannot change")]));
+            }
         }
     }
     let cols = columns(table, &record, full, false).map_err(Failure::invalid)?;
     let db = db_of(s, table);
+    let keys: Vec<Option<String>> = key.into_iter().map(Some).collect();
     let write = if cols.is_empty() {
-        Write { sql: select_by_key(table), params: vec![Some(key.clone())], key: None, then_select: None }
+        Write { sql: select_by_key(table), params: keys, keys: Vec::new(), then_select: None }
     } else {
         let sets: Vec<String> = cols.iter().enumerate().map(|(n, (i, _))| format!("{} = {}", table.fields[*i].column, param(table, *i, n + 1))).collect();
-        let mut sql = format!("UPDATE {} SET {} WHERE {} = {}", table.name, sets.join(", "), key_field.column, param(table, table.key, cols.len() + 1));
+        let mut sql = format!("UPDATE {} SET {} WHERE {}", table.name, sets.join(", "), key_where(table, cols.len() + 1));
         if table.returning {
             sql.push_str(&format!(" RETURNING {}", table.select));
         }
         let mut params: Vec<Option<String>> = cols.iter().map(|(_, t)| t.clone()).collect();
-        params.push(Some(key.clone()));
-        Write { sql, params, key: Some(key.clone()), then_select: (!table.returning).then(|| select_by_key(table)) }
+        params.extend(keys.iter().cloned());
+        Write { sql, params, keys, then_select: (!table.returning).then(|| select_by_key(table)) }
     };
     let rows = match db.write_all(std::slice::from_ref(&write)).await {
         Ok(rows) => rows,
@@ -581,13 +634,13 @@ async fn update(s: &AppState, api: &Api, resource: &Resource, key: String, body:
     }
 }
 
-async fn delete(s: &AppState, api: &Api, resource: &Resource, key: String) -> Result<Response, Failure> {
+async fn delete(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>) -> Result<Response, Failure> {
     let table = resource.table;
-    let key_value = Value::String(key.clone());
-    let key = key_text(table, &key)?;
+    let key_value = key_json(&key);
+    let key: Vec<Option<String>> = key_texts(table, &key)?.into_iter().map(Some).collect();
     (api.hooks.before_delete)(table.entity, &key_value).map_err(from_rejection)?;
-    let sql = format!("DELETE FROM {} WHERE {} = {}", table.name, table.fields[table.key].column, param(table, table.key, 1));
-    match db_of(s, table).execute(&sql, &[Some(key)]).await {
+    let sql = format!("DELETE FROM {} WHERE {}", table.name, key_where(table, 1));
+    match db_of(s, table).execute(&sql, &key).await {
         Ok(0) => Err(not_found(table)),
         Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(DbError::Reference(_)) => Err(Failure::new(StatusCode::CONFLICT, format!("other rows refer to this {}; delete or change them first", table.entity))),

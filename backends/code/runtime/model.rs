@@ -66,8 +66,8 @@ pub struct Table {
     pub database: usize,
     pub engine: Engine,
     pub fields: &'static [Field],
-    /// The primary key: an index into `fields`.
-    pub key: usize,
+    /// The primary key's fields: indexes into `fields`, in key order.
+    pub keys: &'static [usize],
     /// `read` of every field, comma-separated.
     pub select: &'static str,
     pub uniques: &'static [Unique],
