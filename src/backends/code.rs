@@ -157,23 +157,23 @@ fn lockfile(package: &str, version: &str) -> String {
         .split("\n[[package]]\n")
         .map(|b| format!("[[package]]\n{}", b.trim_end()))
         .collect();
-    let own = format!(
-        "[[package]]\nname = \"{package}\"\nversion = \"{version}\"\ndependencies = [\n{}]",
-        [
-            "axum",
-            "base64",
-            "chrono",
-            "serde_json",
-            "sqlx",
-            "tokio",
-            "tracing",
-            "tracing-subscriber",
-            "uuid",
-        ]
-        .iter()
-        .map(|d| format!(" \"{d}\",\n"))
-        .collect::<String>()
-    );
+    // The service's dependencies are those its Cargo.toml names, sorted as Cargo sorts them.
+    let template = super::templates::embedded("code", "Cargo.toml.j2").expect("embedded");
+    let mut dependencies: Vec<&str> = template
+        .split("[dependencies]\n")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = ").map(|(name, _)| name))
+        .collect();
+    dependencies.sort_unstable();
+    let mut own =
+        format!("[[package]]\nname = \"{package}\"\nversion = \"{version}\"\ndependencies = [\n");
+    for d in dependencies {
+        let _ = writeln!(own, " \"{d}\",");
+    }
+    own.push(']');
     let name_of = |b: &str| {
         b.lines()
             .nth(1)
@@ -513,11 +513,13 @@ fn system(analysed: &Analysed, version: &str) -> String {
             hasher.update(s.as_bytes());
             hasher.update([0]);
         }
-        let digest: String = hasher
+        let digest = hasher
             .finalize()
             .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+            .fold(String::with_capacity(64), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
         let isolation = match db.isolation {
             crate::ir::Isolation::ReadUncommitted => "read uncommitted",
             crate::ir::Isolation::ReadCommitted => "read committed",
@@ -588,11 +590,23 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 let read = read_sql(db.engine, ty, &col);
                 reads.push(read.clone());
                 let write = write_sql(db.engine, &*dialect, ty, enum_type);
+                let compare = match (db.engine, ty) {
+                    // An ENUM sorts by position: compare positions.
+                    (Engine::Mysql, FieldType::Enum { values }) => format!(
+                        "FIELD({{}}, {})",
+                        values
+                            .iter()
+                            .map(|v| dialect.text(v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => write.clone(),
+                };
                 let random_uuid =
                     matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
                 let _ = write!(
                     fields,
-                    "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n        }},\n",
+                    "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n            compare: {},\n        }},\n",
                     lit(&field.name),
                     lit(&col),
                     ty_expr(ir, ty),
@@ -611,6 +625,7 @@ fn system(analysed: &Analysed, version: &str) -> String {
                         .map_or("None".into(), |f| format!("Some({})", format_variant(f))),
                     lit(&read),
                     lit(&write),
+                    lit(&compare),
                 );
             }
             let keys: Vec<String> = entity
@@ -628,9 +643,9 @@ fn system(analysed: &Analysed, version: &str) -> String {
             };
             let mut uniques = String::new();
             let mut unique = |name: &str, columns: &[String]| {
-                let _ = write!(
+                let _ = writeln!(
                     uniques,
-                    "        Unique {{ name: {}, columns: &[{}], fields: &[{}] }},\n",
+                    "        Unique {{ name: {}, columns: &[{}], fields: &[{}] }},",
                     lit(name),
                     columns
                         .iter()
@@ -678,9 +693,9 @@ fn system(analysed: &Analysed, version: &str) -> String {
                     q(&fk.references_column),
                     write_sql(db.engine, &*dialect, target_ty, enum_type)
                 );
-                let _ = write!(
+                let _ = writeln!(
                     references,
-                    "        Reference {{ field: {}, constraint: {}, exists: {} }},\n",
+                    "        Reference {{ field: {}, constraint: {}, exists: {} }},",
                     lit(&fk.field),
                     lit(&fk.name),
                     lit(&exists)

@@ -68,6 +68,7 @@ impl FileSet {
 
     /// This set without the files meant for people that already exist in `dir`: those are
     /// theirs. The seed marks stay, so that a writer can tell them from stale files.
+    #[must_use]
     pub fn without_existing_seeds(&self, dir: &Utf8Path) -> FileSet {
         let mut kept = self.clone();
         kept.files.retain(|path, _| {

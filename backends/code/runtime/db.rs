@@ -43,6 +43,10 @@ impl From<sqlx::Error> for DbError {
                 ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
                     DbError::Rejected(d.message().to_owned())
                 }
+                // SQLite enforces RESTRICT with an internal trigger (code 1811).
+                _ if d.message().contains("FOREIGN KEY constraint failed") => {
+                    DbError::Reference(d.message().to_owned())
+                }
                 _ if d.code().is_some_and(|c| c.starts_with("22")) => {
                     DbError::Rejected(d.message().to_owned())
                 }
@@ -75,6 +79,20 @@ macro_rules! on_pool {
             Pool::Lite($p) => $body,
         }
     };
+}
+
+/// A connection whose query failed on the wire is closed rather than pooled: after a
+/// database restart, the pool holds no dead connections.
+macro_rules! checked {
+    ($conn:expr, $result:expr) => {{
+        let result = $result;
+        if let Err(e) = &result {
+            if matches!(e, sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)) {
+                $conn.close_on_drop();
+            }
+        }
+        result
+    }};
 }
 
 /// Binds every parameter of `$sql` and hands back the query.
@@ -191,7 +209,7 @@ impl Db {
     pub async fn fetch_all(&self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
-            let rows = query!(sql, params).fetch_all(&mut *conn).await?;
+            let rows = checked!(conn, query!(sql, params).fetch_all(&mut *conn).await)?;
             Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
         })
     }
@@ -199,7 +217,7 @@ impl Db {
     pub async fn fetch_optional(&self, sql: &str, params: &[Option<String>]) -> Result<Option<Row>, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
-            let row = query!(sql, params).fetch_optional(&mut *conn).await?;
+            let row = checked!(conn, query!(sql, params).fetch_optional(&mut *conn).await)?;
             Ok(row.as_ref().map(read_row).transpose()?)
         })
     }
@@ -208,7 +226,7 @@ impl Db {
     pub async fn execute(&self, sql: &str, params: &[Option<String>]) -> Result<u64, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
-            Ok(query!(sql, params).execute(&mut *conn).await?.rows_affected())
+            Ok(checked!(conn, query!(sql, params).execute(&mut *conn).await)?.rows_affected())
         })
     }
 
@@ -217,51 +235,65 @@ impl Db {
     /// otherwise (MySQL) the row is selected by its key in the same transaction: the key the
     /// write named, or the one the database numbered.
     pub async fn write_all(&self, writes: &[Write]) -> Result<Vec<Option<Row>>, DbError> {
-        let mut out = Vec::with_capacity(writes.len());
         match &self.pool {
             Pool::My(p) => {
                 let mut conn = self.acquire(p).await?;
-                let mut tx = conn.begin().await?;
-                for w in writes {
-                    let done = query!(&w.sql, &w.params).execute(&mut *tx).await?;
-                    let key = if w.keys.is_empty() && done.last_insert_id() > 0 {
-                        vec![Some(done.last_insert_id().to_string())]
-                    } else {
-                        w.keys.clone()
-                    };
-                    let row = match w.then_select.as_deref() {
-                        Some(select) => query!(select, &key)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .as_ref()
-                            .map(read_row)
-                            .transpose()?,
-                        None => None,
-                    };
-                    out.push(row);
+                let result = async {
+                    let mut out = Vec::with_capacity(writes.len());
+                    let mut tx = conn.begin().await?;
+                    for w in writes {
+                        let Some(select) = w.then_select.as_deref() else {
+                            // A SELECT, or a write that reads nothing back.
+                            let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                            out.push(row.as_ref().map(read_row).transpose()?);
+                            continue;
+                        };
+                        let done = query!(&w.sql, &w.params).execute(&mut *tx).await?;
+                        let key = if w.keys.is_empty() && done.last_insert_id() > 0 {
+                            vec![Some(done.last_insert_id().to_string())]
+                        } else {
+                            w.keys.clone()
+                        };
+                        let row = query!(select, &key).fetch_optional(&mut *tx).await?;
+                        out.push(row.as_ref().map(read_row).transpose()?);
+                    }
+                    tx.commit().await?;
+                    Ok(out)
                 }
-                tx.commit().await?;
+                .await;
+                Ok(checked!(conn, result)?)
             }
             Pool::Pg(p) => {
                 let mut conn = self.acquire(p).await?;
-                let mut tx = conn.begin().await?;
-                for w in writes {
-                    let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
-                    out.push(row.as_ref().map(read_row).transpose()?);
+                let result = async {
+                    let mut out = Vec::with_capacity(writes.len());
+                    let mut tx = conn.begin().await?;
+                    for w in writes {
+                        let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                        out.push(row.as_ref().map(read_row).transpose()?);
+                    }
+                    tx.commit().await?;
+                    Ok(out)
                 }
-                tx.commit().await?;
+                .await;
+                Ok(checked!(conn, result)?)
             }
             Pool::Lite(p) => {
                 let mut conn = self.acquire(p).await?;
-                let mut tx = conn.begin().await?;
-                for w in writes {
-                    let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
-                    out.push(row.as_ref().map(read_row).transpose()?);
+                let result = async {
+                    let mut out = Vec::with_capacity(writes.len());
+                    let mut tx = conn.begin().await?;
+                    for w in writes {
+                        let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                        out.push(row.as_ref().map(read_row).transpose()?);
+                    }
+                    tx.commit().await?;
+                    Ok(out)
                 }
-                tx.commit().await?;
+                .await;
+                Ok(checked!(conn, result)?)
             }
         }
-        Ok(out)
     }
 
     /// Whether the database answers now, within a second. Sets `db_up`.
@@ -269,7 +301,7 @@ impl Db {
         let ok = tokio::time::timeout(Duration::from_secs(1), async {
             on_pool!(self, p => {
                 match p.acquire().await {
-                    Ok(mut conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+                    Ok(mut conn) => checked!(conn, sqlx::query("SELECT 1").execute(&mut *conn).await).is_ok(),
                     Err(_) => false,
                 }
             })

@@ -137,6 +137,12 @@ where
     response
 }
 
+/// Runs a logic hook. Hooks are plain functions that may block (a file, a lock, a call to
+/// another system): the worker thread hands its other tasks on meanwhile.
+fn hook<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
@@ -345,7 +351,9 @@ async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Resul
             }
         }
     }
-    let columns: Vec<&str> = table.keys.iter().map(|k| table.fields[*k].column).collect();
+    // Qualified: PostgreSQL would take a bare name for the output column of the same name,
+    // which is the text the select list casts it to, and sort as text.
+    let columns: Vec<String> = table.keys.iter().map(|k| format!("{}.{}", table.name, table.fields[*k].column)).collect();
     let tuple = |items: Vec<String>| if items.len() == 1 { items.concat() } else { format!("({})", items.join(", ")) };
     let mut params = Vec::new();
     let mut sql = format!("SELECT {} FROM {}", table.select, table.name);
@@ -364,8 +372,13 @@ async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Resul
             }
         };
         params = key_texts(table, &parts).map_err(|_| bad())?.into_iter().map(Some).collect();
-        let placeholders = table.keys.iter().enumerate().map(|(n, k)| param(table, *k, n + 1)).collect();
-        sql.push_str(&format!(" WHERE {} > {}", tuple(columns.iter().map(|c| (*c).to_owned()).collect()), tuple(placeholders)));
+        let placeholders = table
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(n, k)| table.fields[*k].compare.replace("{}", &placeholder(table.engine, n + 1)))
+            .collect();
+        sql.push_str(&format!(" WHERE {} > {}", tuple(columns.clone()), tuple(placeholders)));
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", columns.join(", ")));
     let rows = db_of(s, table).fetch_all(&sql, &params).await.map_err(from_db)?;
@@ -439,8 +452,9 @@ fn prefixed(prefix: &str, mut problems: Vec<Invalid>) -> Vec<Invalid> {
 }
 
 /// Checks a record and writes its fields as (field index, text): every field it sets.
-/// `required` demands every field that has no default; the key is filled with a random UUID
-/// when the spec says so and `fill_key` is set.
+/// `required` demands every field that has no default; `fill_key` (a create) fills a key
+/// with a random UUID when the spec says so, and otherwise (an update) leaves the key to the
+/// path.
 fn columns(table: &Table, record: &Record, required: bool, fill_key: bool) -> Result<Vec<(usize, Option<String>)>, Vec<Invalid>> {
     let mut problems = Vec::new();
     for name in record.keys() {
@@ -457,7 +471,8 @@ fn columns(table: &Table, record: &Record, required: bool, fill_key: bool) -> Re
                 Err(p) => problems.push(p),
             },
             None if field.random_uuid && fill_key => out.push((i, Some(uuid::Uuid::new_v4().hyphenated().to_string()))),
-            None if required && !field.has_default && !field.nullable && !field.identity && !field.random_uuid => {
+            // An update's key is in its path.
+            None if required && !field.has_default && !field.nullable && !field.identity && !field.random_uuid && (fill_key || !table.keys.contains(&i)) => {
                 problems.push(Invalid::new(field.name, "is required"));
             }
             None => {}
@@ -489,7 +504,7 @@ async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes
                 continue;
             }
         };
-        if let Err(r) = (api.hooks.before_create)(table.entity, &mut record) {
+        if let Err(r) = hook(|| (api.hooks.before_create)(table.entity, &mut record)) {
             match from_rejection(r) {
                 f if f.status == StatusCode::UNPROCESSABLE_ENTITY => {
                     let fields = f.body["fields"].as_array().cloned().unwrap_or_default();
@@ -597,7 +612,7 @@ async fn update(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>, 
     let key_value = key_json(&key);
     let key = key_texts(table, &key)?;
     let mut record = values::object(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
-    (api.hooks.before_update)(table.entity, &key_value, &mut record).map_err(from_rejection)?;
+    hook(|| (api.hooks.before_update)(table.entity, &key_value, &mut record)).map_err(from_rejection)?;
     for (k, text) in table.keys.iter().zip(&key) {
         let field = &table.fields[*k];
         if let Some(given) = record.remove(field.name) {
@@ -638,7 +653,7 @@ async fn delete(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>) 
     let table = resource.table;
     let key_value = key_json(&key);
     let key: Vec<Option<String>> = key_texts(table, &key)?.into_iter().map(Some).collect();
-    (api.hooks.before_delete)(table.entity, &key_value).map_err(from_rejection)?;
+    hook(|| (api.hooks.before_delete)(table.entity, &key_value)).map_err(from_rejection)?;
     let sql = format!("DELETE FROM {} WHERE {}", table.name, key_where(table, 1));
     match db_of(s, table).execute(&sql, &key).await {
         Ok(0) => Err(not_found(table)),

@@ -64,6 +64,9 @@ pub struct Field {
     pub read: &'static str,
     /// The SQL a bound parameter is written through; `{}` is the placeholder.
     pub write: &'static str,
+    /// The same, for comparing with the column in the order `ORDER BY` sorts it (MySQL sorts
+    /// an ENUM by position but compares it with text as text).
+    pub compare: &'static str,
 }
 
 /// One field's problem with a request.

@@ -1,0 +1,2063 @@
+//! The generated service, for real. For every example and for the fixture with every type
+//! (`tests/fixtures/good/every-type.yaml`), the code backend's crate is generated and built
+//! (one target directory for all, so the dependencies build once), its `migrate` is run, and
+//! `serve` is started against fresh PostgreSQL, MariaDB and SQLite databases, as the spec
+//! declares. Then, driven over HTTP from the IR alone:
+//!
+//! - every operation an api exposes: create (one row and a batch), get, list page by page,
+//!   update (PATCH, and PUT's required fields), delete, and what each answers for a missing row;
+//! - every class of bad request: not JSON, a field missing, null, of the wrong type, too long,
+//!   out of range, not one of an enum's values, not in its format, unknown, and a reference to
+//!   a row that does not exist (422 naming the field), a unique clash (409), a delete that a
+//!   `restrict` reference forbids (409); and that none of them wrote anything;
+//! - what `on_delete` does to the rows that refer to a deleted one (cascade, set null);
+//! - a string that would end an SQL literal is stored as written;
+//! - `/metrics` exports exactly the catalogue's metrics, every request counted where it was
+//!   answered, and nothing else.
+//!
+//! Separately: concurrent `migrate`s apply the schema once; a database stopped under a running
+//! service makes it unready (503, and 503 with `Retry-After` for requests) and it recovers
+//! without a restart when the database is back; SIGTERM lets a request in flight finish; a bad
+//! environment is refused with every problem named; a logic hook runs and is kept across
+//! builds.
+//!
+//! They need the servers and a Rust toolchain, so plain `cargo test` skips them; the full test
+//! command (`tools/test-all`) runs them. Alone: `eval "$(tools/databases start)"; cargo test
+//! --test service -- --ignored`.
+
+// Test values are small numbers made from a counter, and metric values counts read back from
+// text: the casts between them cannot lose anything here.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss,
+    clippy::float_cmp,
+    clippy::many_single_char_names
+)]
+
+mod common;
+
+use common::db::{Database, setting};
+use common::{analyse, root, stem};
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use v5c::ir::{ComponentKind, Engine, Entity, Field, FieldType, Ir, Operation, RefAction};
+
+// ---------------------------------------------------------------------------------------------
+// Generating and building the crates.
+
+fn specs() -> Vec<PathBuf> {
+    let mut specs = common::specs_in(&["examples"]);
+    specs.push(root().join("tests/fixtures/good/every-type.yaml"));
+    specs
+}
+
+fn work_dir() -> PathBuf {
+    root().join("target/service-tests")
+}
+
+/// The shop's logic: hooks that change a request, refuse one, and take their time.
+const SHOP_LOGIC: &str = r#"//! The shop's logic, as the service tests write it.
+use crate::generated::hooks::{ApiHooks, Record, Rejection};
+use serde_json::Value;
+
+pub struct Logic;
+
+impl ApiHooks for Logic {
+    fn before_create_customer(&self, record: &mut Record) -> Result<(), Rejection> {
+        if let Some(Value::String(name)) = record.get_mut("name") {
+            *name = name.trim().to_owned();
+            if name == "forbidden" {
+                return Err(Rejection::Invalid {
+                    field: "name".into(),
+                    message: "is not a name we take".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn before_create_product(&self, record: &mut Record) -> Result<(), Rejection> {
+        if record.get("title").and_then(Value::as_str) == Some("slow") {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        }
+        Ok(())
+    }
+}
+"#;
+
+struct Built {
+    analysed: v5c::Analysed,
+    binary: PathBuf,
+}
+
+/// Every spec's service, generated and built once for all the tests.
+fn built(stem_name: &str) -> &'static Built {
+    static BUILT: OnceLock<BTreeMap<String, Built>> = OnceLock::new();
+    let all = BUILT.get_or_init(|| {
+        let mut all = BTreeMap::new();
+        let target = work_dir().join("target");
+        for spec in specs() {
+            let analysed = analyse(&spec);
+            let name = stem(&spec);
+            let out = work_dir().join("out").join(&name);
+            let output = common::build(&analysed, "code");
+            let logic = out.join("service/src/logic/api.rs");
+            if name == "shop" {
+                // The person's logic is written before the first build and must survive it.
+                let _ = std::fs::remove_dir_all(&out);
+                std::fs::create_dir_all(logic.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&logic, SHOP_LOGIC).expect("write the logic");
+            }
+            let camino_out = camino::Utf8PathBuf::from_path_buf(out.clone()).expect("UTF-8");
+            v5c::backends::output::write(&camino_out, &output.files, false)
+                .unwrap_or_else(|d| panic!("writing {name}: {d:?}"));
+            if name == "shop" {
+                assert_eq!(std::fs::read_to_string(&logic).expect("logic"), SHOP_LOGIC);
+            }
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--locked", "--quiet"])
+                .current_dir(out.join("service"))
+                .env("CARGO_TARGET_DIR", &target)
+                .env("RUSTFLAGS", "-D warnings")
+                .status()
+                .expect("cargo runs");
+            assert!(
+                status.success(),
+                "the service of {name} does not build (see above)"
+            );
+            let binary = target
+                .join("debug")
+                .join(&analysed.facts().deploy.image.binary);
+            all.insert(name, Built { analysed, binary });
+        }
+        all
+    });
+    &all[stem_name]
+}
+
+// ---------------------------------------------------------------------------------------------
+// A running service.
+
+struct Running {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    /// Requests answered by an api route: (component, route, method, status) → count.
+    counted: Mutex<BTreeMap<(String, String, String, u16), u64>>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// The environment of `service` with `dbs` (database name → URL).
+fn environment(service: &str, port: u16, dbs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("V5C_SERVICE".to_owned(), service.to_owned()),
+        ("PORT".to_owned(), port.to_string()),
+        ("LOG_LEVEL".to_owned(), "debug".to_owned()),
+    ];
+    for (db, url) in dbs {
+        env.push((v5c::passes::database_env(db, "URL"), url.clone()));
+    }
+    env
+}
+
+fn command(binary: &Path, arg: &str, env: &[(String, String)]) -> Command {
+    let mut c = Command::new(binary);
+    c.arg(arg)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+fn migrate(binary: &Path, env: &[(String, String)]) {
+    let out = command(binary, "migrate", env)
+        .output()
+        .expect("migrate runs");
+    assert!(
+        out.status.success(),
+        "migrate failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Running {
+    fn start(binary: &Path, env: &[(String, String)], label: &str) -> Running {
+        let port: u16 = env
+            .iter()
+            .find(|(k, _)| k == "PORT")
+            .and_then(|(_, v)| v.parse().ok())
+            .expect("a port");
+        let log = work_dir().join(format!("{label}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = command(binary, "serve", env)
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("the service starts");
+        let running = Running {
+            child,
+            port,
+            log,
+            counted: Mutex::new(BTreeMap::new()),
+        };
+        running.wait_for(200, Duration::from_secs(20));
+        running
+    }
+
+    /// Polls `/readyz` until it answers `status`.
+    fn wait_for(&self, status: u16, within: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            if let Ok(reply) = try_http(self.port, "GET", "/readyz", None) {
+                if reply.status == status {
+                    return start.elapsed();
+                }
+            }
+            assert!(
+                start.elapsed() < within,
+                "/readyz did not answer {status} within {within:?}; the log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        http(self.port, "GET", path, None)
+    }
+
+    /// A request to an api route, counted for the `/metrics` check.
+    fn call(&self, api: &str, route: &str, method: &str, path: &str, body: Option<&str>) -> Reply {
+        let reply = http(self.port, method, path, body);
+        *self
+            .counted
+            .lock()
+            .expect("lock")
+            .entry((
+                api.to_owned(),
+                route.to_owned(),
+                method.to_owned(),
+                reply.status,
+            ))
+            .or_insert(0) += 1;
+        reply
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the service did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP, by hand: one request per connection.
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The fields a 422 or 409 names.
+    fn fields(&self) -> BTreeSet<String> {
+        self.json()["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn try_http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<Reply> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {text:?}")))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        unchunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn unchunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Reply {
+    try_http(port, method, path, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"))
+}
+
+fn encode_path(part: &str) -> String {
+    part.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values from the IR.
+
+/// Fresh databases for a spec's service, named after the test.
+fn databases(
+    analysed: &v5c::Analysed,
+    service: &str,
+    label: &str,
+) -> (Vec<Database>, BTreeMap<String, String>) {
+    let ir = analysed.ir();
+    let facts = analysed
+        .facts()
+        .deploy
+        .services
+        .iter()
+        .find(|s| s.name == service)
+        .expect("the service");
+    let mut dbs = Vec::new();
+    let mut urls = BTreeMap::new();
+    for name in &facts.databases {
+        let db = ir.databases.values().find(|d| &d.name == name).expect("db");
+        let fresh = Database::fresh(db.engine, &format!("svc_{label}_{name}"));
+        urls.insert(name.clone(), fresh.url());
+        dbs.push(fresh);
+    }
+    (dbs, urls)
+}
+
+fn key_type<'a>(ir: &'a Ir, entity: &'a Entity) -> &'a FieldType {
+    match entity
+        .primary_key
+        .first()
+        .and_then(|k| entity.field(k))
+        .map(|f| &f.ty)
+    {
+        Some(FieldType::Ref { entity }) => key_type(ir, &ir.entities[entity.id()]),
+        Some(ty) => ty,
+        None => &FieldType::Int { bits: 64 },
+    }
+}
+
+/// A valid value of `ty` within `field`'s bounds; `n` makes unique ones differ.
+fn value_of(field: &Field, ty: &FieldType, n: i64) -> Value {
+    let (min, max) = (field.min, field.max);
+    match ty {
+        FieldType::Uuid => json!(format!("00000000-0000-4000-8000-{n:012x}")),
+        FieldType::String { max_length } => {
+            let text = match field.format {
+                Some(v5c::ir::StringFormat::Email) => format!("u{n}@example.com"),
+                Some(v5c::ir::StringFormat::Url) => format!("https://example.com/{n}"),
+                Some(v5c::ir::StringFormat::Hostname) => format!("h{n}.example.com"),
+                Some(v5c::ir::StringFormat::Ipv4) => format!("10.0.{}.{}", n / 256, n % 256),
+                Some(v5c::ir::StringFormat::Ipv6) => format!("fd00::{n:x}"),
+                Some(v5c::ir::StringFormat::Slug) => format!("slug-{n}"),
+                None => match max_length {
+                    Some(m) if *m < 8 => {
+                        // Short codes: letters from n, unique for small n.
+                        let letters: String = (0..*m)
+                            .map(|i| (b'A' + ((n / 26_i64.pow(i)) % 26) as u8) as char)
+                            .collect();
+                        letters
+                    }
+                    _ => format!("{}-{n} Ünïcode ✓", field.name),
+                },
+            };
+            let max = max_length.map_or(usize::MAX, |m| m as usize);
+            json!(text.chars().take(max).collect::<String>())
+        }
+        FieldType::Int { bits } => {
+            let low = min.map_or(1, |m| m.ceil() as i64);
+            let high = max.map_or(if *bits == 16 { 30_000 } else { 1_000_000 }, |m| {
+                m.floor() as i64
+            });
+            json!(low + n.rem_euclid(high - low + 1))
+        }
+        FieldType::Decimal { scale, .. } => {
+            let base = min.unwrap_or(0.0).max(0.0) + (n % 50) as f64 + 0.25;
+            let capped = max.map_or(base, |m| base.min(m));
+            json!(format!("{capped:.*}", *scale as usize))
+        }
+        FieldType::Float { .. } => {
+            let base = min.unwrap_or(0.0) + 0.5;
+            json!(max.map_or(base, |m| base.min(m)))
+        }
+        FieldType::Bool => json!(n % 2 == 1),
+        FieldType::Timestamp => json!(format!("2026-01-{:02}T12:34:56.789Z", 1 + n % 28)),
+        FieldType::Datetime => json!(format!("2026-02-{:02}T08:00:00.5", 1 + n % 28)),
+        FieldType::Date => json!(format!("2026-03-{:02}", 1 + n % 28)),
+        FieldType::Time => json!(format!("{:02}:15:30", n % 24)),
+        FieldType::Json => json!({ "n": n, "tags": ["a", "b"], "nested": { "ok": true } }),
+        FieldType::Bytes => json!("AAEC/w=="),
+        FieldType::Enum { values } => json!(values[(n as usize) % values.len()]),
+        FieldType::List { item } => json!([value_of(field, item, n), value_of(field, item, n + 1)]),
+        FieldType::Ref { .. } => Value::Null,
+    }
+}
+
+/// Whether a value read back is the one written: numbers and times compare by value.
+fn same(ty: &FieldType, sent: &Value, got: &Value) -> bool {
+    match (ty, sent, got) {
+        (FieldType::Decimal { .. }, _, Value::String(g)) => {
+            let s = sent
+                .as_str()
+                .map_or_else(|| sent.to_string(), str::to_owned);
+            s.parse::<f64>().ok() == g.parse::<f64>().ok()
+        }
+        (FieldType::Float { bits }, Value::Number(s), Value::Number(g)) => {
+            let (s, g) = (s.as_f64().unwrap_or(0.0), g.as_f64().unwrap_or(0.0));
+            let tolerance = if *bits == 32 { 1e-6 } else { 1e-12 };
+            (s - g).abs() <= tolerance * s.abs().max(1.0)
+        }
+        (
+            FieldType::Timestamp | FieldType::Datetime | FieldType::Time,
+            Value::String(s),
+            Value::String(g),
+        ) => {
+            let trim = |t: &str| -> String {
+                let t = t.trim_end_matches('Z');
+                match t.split_once('.') {
+                    Some((whole, fraction)) => {
+                        let f = fraction.trim_end_matches('0');
+                        if f.is_empty() {
+                            whole.to_owned()
+                        } else {
+                            format!("{whole}.{f}")
+                        }
+                    }
+                    None => t.to_owned(),
+                }
+            };
+            trim(s) == trim(g)
+        }
+        (FieldType::List { item }, Value::Array(s), Value::Array(g)) => {
+            s.len() == g.len() && s.iter().zip(g).all(|(s, g)| same(item, s, g))
+        }
+        _ => sent == got,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving every resource of an api.
+
+/// One exposed entity, as the driver sees it.
+struct Resource<'a> {
+    api: &'a str,
+    entity: &'a Entity,
+    collection: String,
+    ops: Vec<Operation>,
+}
+
+impl Resource<'_> {
+    fn has(&self, op: Operation) -> bool {
+        self.ops.contains(&op)
+    }
+
+    fn item_route(&self) -> String {
+        self.entity
+            .primary_key
+            .iter()
+            .fold(self.collection.clone(), |p, k| format!("{p}/{{{k}}}"))
+    }
+
+    fn item_path(&self, row: &Value) -> String {
+        self.entity
+            .primary_key
+            .iter()
+            .fold(self.collection.clone(), |p, k| {
+                let part = match &row[k.as_str()] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                format!("{p}/{}", encode_path(&part))
+            })
+    }
+
+    fn key_of(&self, row: &Value) -> Vec<Value> {
+        self.entity
+            .primary_key
+            .iter()
+            .map(|k| row[k.as_str()].clone())
+            .collect()
+    }
+}
+
+/// The classes of bad request, each shown at least once across the specs.
+const CLASSES: &[&str] = &[
+    "not JSON",
+    "missing",
+    "null",
+    "type",
+    "too long",
+    "out of range",
+    "enum",
+    "format",
+    "unknown field",
+    "missing reference",
+    "unique",
+    "restricted delete",
+];
+
+fn shown() -> &'static Mutex<BTreeSet<&'static str>> {
+    static SHOWN: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    SHOWN.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+struct Driver<'a> {
+    ir: &'a Ir,
+    service: &'a Running,
+    resources: Vec<Resource<'a>>,
+    /// Rows created and not deleted, by (api, entity).
+    rows: BTreeMap<(String, String), Vec<Value>>,
+    n: i64,
+}
+
+impl<'a> Driver<'a> {
+    fn new(analysed: &'a v5c::Analysed, service_name: &str, service: &'a Running) -> Driver<'a> {
+        let ir = analysed.ir();
+        let svc = ir
+            .services
+            .values()
+            .find(|s| s.name == service_name)
+            .expect("service");
+        let mut resources = Vec::new();
+        for component in svc.components.iter().map(|c| &ir.components[c.id()]) {
+            if let ComponentKind::Api { prefix, exposes } = &component.kind {
+                for e in exposes {
+                    resources.push(Resource {
+                        api: &component.name,
+                        entity: &ir.entities[e.entity.id()],
+                        collection: format!("{prefix}{}", e.path),
+                        ops: e.operations.clone(),
+                    });
+                }
+            }
+        }
+        Driver {
+            ir,
+            service,
+            resources,
+            rows: BTreeMap::new(),
+            n: 0,
+        }
+    }
+
+    fn next_n(&mut self) -> i64 {
+        self.n += 1;
+        self.n
+    }
+
+    fn rows_of(&self, api: &str, entity: &str) -> &[Value] {
+        self.rows
+            .get(&(api.to_owned(), entity.to_owned()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A valid record: required fields and (with `full`) every other settable one, except
+    /// nullable references, which stay empty so that the rows form no cycles. A key made of
+    /// references or enum values takes a combination no row has. `None` when a required
+    /// reference has no row to point at yet, or every key is taken.
+    fn record(&self, r: &Resource, n: i64, full: bool) -> Option<serde_json::Map<String, Value>> {
+        let mut record = serde_json::Map::new();
+        // Key fields whose values come from a small set: (field, candidates).
+        let mut choices: Vec<(String, Vec<Value>)> = Vec::new();
+        for field in &r.entity.fields {
+            if field.identity {
+                continue;
+            }
+            // Part of the key or of a unique index: its combination must be new.
+            let in_key = r.entity.primary_key.contains(&field.name)
+                || r.entity
+                    .indexes
+                    .iter()
+                    .any(|ix| ix.unique && ix.fields.contains(&field.name));
+            let is_ref = matches!(field.ty, FieldType::Ref { .. });
+            // A reference with a default points at a row that must exist: give one.
+            let required = !field.nullable && (field.default.is_none() || is_ref);
+            if !required && !full {
+                continue;
+            }
+            match &field.ty {
+                FieldType::Ref { entity } => {
+                    if field.nullable {
+                        continue;
+                    }
+                    let target = &self.ir.entities[entity.id()];
+                    let key = target.primary_key.first()?;
+                    let keys: Vec<Value> = self
+                        .rows_of(r.api, &target.name)
+                        .iter()
+                        .map(|row| row[key.as_str()].clone())
+                        .collect();
+                    if keys.is_empty() {
+                        return None;
+                    }
+                    if in_key {
+                        choices.push((field.name.clone(), keys));
+                    } else {
+                        record.insert(field.name.clone(), keys[0].clone());
+                    }
+                }
+                FieldType::Enum { values } if in_key => {
+                    choices.push((
+                        field.name.clone(),
+                        values.iter().map(|v| json!(v)).collect(),
+                    ));
+                }
+                ty => {
+                    record.insert(field.name.clone(), value_of(field, ty, n));
+                }
+            }
+        }
+        if !choices.is_empty() {
+            let taken: BTreeSet<String> = self
+                .rows_of(r.api, &r.entity.name)
+                .iter()
+                .map(|row| {
+                    let key: Vec<&Value> = choices.iter().map(|(f, _)| &row[f.as_str()]).collect();
+                    format!("{key:?}")
+                })
+                .collect();
+            let total: usize = choices.iter().map(|(_, c)| c.len()).product();
+            let start = usize::try_from(n).unwrap_or(0);
+            let pick = (0..total).map(|i| (start + i) % total).find_map(|mut i| {
+                let combo: Vec<&Value> = choices
+                    .iter()
+                    .map(|(_, c)| {
+                        let v = &c[i % c.len()];
+                        i /= c.len();
+                        v
+                    })
+                    .collect();
+                (!taken.contains(&format!("{combo:?}"))).then_some(combo)
+            })?;
+            for ((f, _), v) in choices.iter().zip(pick) {
+                record.insert(f.clone(), v.clone());
+            }
+        }
+        Some(record)
+    }
+
+    fn create(&self, r: &Resource, body: &Value) -> Reply {
+        self.service.call(
+            r.api,
+            &r.collection,
+            "POST",
+            &r.collection,
+            Some(&body.to_string()),
+        )
+    }
+
+    fn count(&self, r: &Resource) -> usize {
+        let mut count = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("{}?limit=1000&after={}", r.collection, encode_path(a)),
+                None => format!("{}?limit=1000", r.collection),
+            };
+            let reply = self.service.call(r.api, &r.collection, "GET", &path, None);
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            let page = reply.json();
+            count += page["items"].as_array().expect("items").len();
+            match &page["next"] {
+                Value::Null => return count,
+                Value::String(s) => after = Some(s.clone()),
+                other => after = Some(other.to_string()),
+            }
+        }
+    }
+
+    /// Every resource that can be created, parents first, three rows each; then every
+    /// other check on each.
+    fn run(&mut self) {
+        let creatable: Vec<usize> = (0..self.resources.len())
+            .filter(|i| self.resources[*i].has(Operation::Create))
+            .collect();
+        let mut done: BTreeSet<usize> = BTreeSet::new();
+        for _round in 0..=creatable.len() {
+            for &i in &creatable {
+                if done.contains(&i) {
+                    continue;
+                }
+                if self.create_rows(i) {
+                    done.insert(i);
+                }
+            }
+        }
+        for &i in &creatable {
+            assert!(
+                done.contains(&i),
+                "no rows for {}: a required reference never had a row to point at",
+                self.resources[i].entity.name
+            );
+        }
+        for i in 0..self.resources.len() {
+            self.read_only_or_reads(i);
+        }
+        for &i in &creatable {
+            self.bad_requests(i);
+            self.uniques(i);
+            self.batches(i);
+            self.updates(i);
+        }
+        for &i in &creatable {
+            self.deletes(i);
+        }
+    }
+
+    fn create_rows(&mut self, i: usize) -> bool {
+        let mut created = Vec::new();
+        for k in 0..3 {
+            let n = self.next_n();
+            let r = &self.resources[i];
+            // The first row gives only what is required, so defaults are filled in; the others
+            // give every field.
+            let Some(record) = self.record(r, n, k > 0) else {
+                return false;
+            };
+            let reply = self.create(r, &Value::Object(record.clone()));
+            assert_eq!(reply.status, 201, "create {}: {}", r.collection, reply.body);
+            let row = reply.json();
+            for field in &r.entity.fields {
+                let got = &row[field.name.as_str()];
+                assert!(
+                    row.get(field.name.as_str()).is_some(),
+                    "{}: no `{}` in {row}",
+                    r.entity.name,
+                    field.name
+                );
+                if let Some(sent) = record.get(&field.name) {
+                    let ty = match &field.ty {
+                        FieldType::Ref { entity } => {
+                            key_type(self.ir, &self.ir.entities[entity.id()])
+                        }
+                        ty => ty,
+                    };
+                    assert!(
+                        same(ty, sent, got),
+                        "{}.{}: sent {sent}, read back {got}",
+                        r.entity.name,
+                        field.name
+                    );
+                } else if !field.nullable {
+                    assert!(
+                        !got.is_null(),
+                        "{}.{} was filled with null",
+                        r.entity.name,
+                        field.name
+                    );
+                }
+            }
+            // A row reads back as it was created.
+            if r.has(Operation::Get) {
+                let path = r.item_path(&row);
+                let got = self
+                    .service
+                    .call(r.api, &r.item_route(), "GET", &path, None);
+                assert_eq!(got.status, 200, "{path}: {}", got.body);
+                assert_eq!(got.json(), row, "{path}");
+            }
+            created.push(row);
+        }
+        let key = (
+            self.resources[i].api.to_owned(),
+            self.resources[i].entity.name.clone(),
+        );
+        self.rows.entry(key).or_default().extend(created);
+        true
+    }
+
+    /// Lists page by page in key order; a missing key is 404; for resources that are read
+    /// only, a write is 405.
+    fn read_only_or_reads(&mut self, i: usize) {
+        let r = &self.resources[i];
+        let rows = self.rows_of(r.api, &r.entity.name).to_vec();
+        if r.has(Operation::List) {
+            let first = self.service.call(
+                r.api,
+                &r.collection,
+                "GET",
+                &format!("{}?limit=2", r.collection),
+                None,
+            );
+            assert_eq!(first.status, 200, "{}", first.body);
+            let page = first.json();
+            let items = page["items"].as_array().expect("items").clone();
+            assert_eq!(items.len(), rows.len().min(2), "{}", first.body);
+            let mut seen: Vec<Vec<Value>> = items.iter().map(|row| r.key_of(row)).collect();
+            if rows.len() > 2 {
+                let next = match &page["next"] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => panic!("a full page has a next: {}", first.body),
+                    other => other.to_string(),
+                };
+                let path = format!("{}?limit=2&after={}", r.collection, encode_path(&next));
+                let second = self.service.call(r.api, &r.collection, "GET", &path, None);
+                assert_eq!(second.status, 200, "{path}: {}", second.body);
+                seen.extend(
+                    second.json()["items"]
+                        .as_array()
+                        .expect("items")
+                        .iter()
+                        .map(|row| r.key_of(row)),
+                );
+            }
+            let all: BTreeSet<String> = seen.iter().map(|k| format!("{k:?}")).collect();
+            assert_eq!(
+                all.len(),
+                seen.len(),
+                "{}: a row came twice: {seen:?}",
+                r.collection
+            );
+            for row in &rows {
+                assert!(
+                    all.contains(&format!("{:?}", r.key_of(row))),
+                    "{row} not listed: {seen:?}"
+                );
+            }
+            for (name, value) in [
+                ("limit", "0"),
+                ("limit", "1001"),
+                ("limit", "x"),
+                ("sort", "id"),
+            ] {
+                let path = format!("{}?{name}={value}", r.collection);
+                let bad = self.service.call(r.api, &r.collection, "GET", &path, None);
+                assert_eq!(bad.status, 400, "{path}: {}", bad.body);
+            }
+        }
+        if r.has(Operation::Get) {
+            let missing = self.missing_key_path(r);
+            let reply = self
+                .service
+                .call(r.api, &r.item_route(), "GET", &missing, None);
+            assert_eq!(reply.status, 404, "{missing}: {}", reply.body);
+            let nonsense = format!(
+                "{}/{}",
+                r.collection,
+                ["not a key"; 3][..r.entity.primary_key.len()]
+                    .join("/")
+                    .replace(' ', "%20")
+            );
+            let reply = self
+                .service
+                .call(r.api, &r.item_route(), "GET", &nonsense, None);
+            assert_eq!(reply.status, 404, "{nonsense}: {}", reply.body);
+        }
+        if !r.has(Operation::Create) && r.has(Operation::List) {
+            let reply = http(self.service.port, "POST", &r.collection, Some("{}"));
+            assert_eq!(reply.status, 405, "POST {}: {}", r.collection, reply.body);
+        }
+    }
+
+    /// A key of the right type that no row has.
+    fn missing_key_path(&self, r: &Resource) -> String {
+        let parts: Vec<String> = r
+            .entity
+            .primary_key
+            .iter()
+            .map(|k| {
+                let field = r.entity.field(k).expect("key field");
+                let ty = match &field.ty {
+                    FieldType::Ref { entity } => key_type(self.ir, &self.ir.entities[entity.id()]),
+                    ty => ty,
+                };
+                match ty {
+                    // An enum key: a value no row has (the driver keeps one free).
+                    FieldType::Enum { values } => {
+                        let taken: Vec<&Value> = self
+                            .rows_of(r.api, &r.entity.name)
+                            .iter()
+                            .map(|row| &row[k.as_str()])
+                            .collect();
+                        values
+                            .iter()
+                            .map(|v| json!(v))
+                            .find(|v| !taken.contains(&v))
+                            .unwrap_or_else(|| {
+                                panic!("every value of {}.{k} is a row", r.entity.name)
+                            })
+                    }
+                    _ => Self::missing_value(ty, field),
+                }
+            })
+            .map(|v| match v {
+                Value::String(s) => encode_path(&s),
+                other => other.to_string(),
+            })
+            .collect();
+        format!("{}/{}", r.collection, parts.join("/"))
+    }
+
+    fn missing_value(ty: &FieldType, field: &Field) -> Value {
+        match ty {
+            FieldType::Int { bits: 16 } => json!(32_000),
+            FieldType::Int { .. } => json!(2_000_000_000),
+            FieldType::Uuid => json!("ffffffff-ffff-4fff-bfff-ffffffffffff"),
+            // The last value: the driver makes at most three rows of an enum key.
+            FieldType::Enum { values } => json!(values[values.len() - 1]),
+            FieldType::String { max_length } => {
+                json!(
+                    "ZZZZZZZZ"
+                        .chars()
+                        .take(max_length.map_or(8, |m| m as usize))
+                        .collect::<String>()
+                )
+            }
+            other => value_of(field, other, 9999),
+        }
+    }
+
+    /// Each kind of bad field on a create: 422 naming the field, and nothing written.
+    fn bad_requests(&mut self, i: usize) {
+        let n = self.next_n();
+        let r = &self.resources[i];
+        let Some(good) = self.record(r, n, true) else {
+            return;
+        };
+        let before = if r.has(Operation::List) {
+            Some(self.count(r))
+        } else {
+            None
+        };
+        let mut attempts: Vec<(&'static str, String, Value)> = Vec::new();
+        let with = |field: &str, value: Value| {
+            let mut record = good.clone();
+            record.insert(field.to_owned(), value);
+            Value::Object(record)
+        };
+        for field in &r.entity.fields {
+            let name = field.name.clone();
+            if field.identity {
+                attempts.push(("unknown field", name.clone(), with(&name, json!(5))));
+                continue;
+            }
+            if !field.nullable
+                && field.default.is_none()
+                && !matches!(field.default, Some(v5c::ir::FieldDefault::RandomUuid))
+            {
+                let mut record = good.clone();
+                record.remove(&name);
+                attempts.push(("missing", name.clone(), Value::Object(record)));
+            }
+            if !field.nullable {
+                attempts.push(("null", name.clone(), with(&name, Value::Null)));
+            }
+            match &field.ty {
+                FieldType::String { max_length } => {
+                    attempts.push(("type", name.clone(), with(&name, json!(42))));
+                    if let Some(m) = max_length {
+                        attempts.push((
+                            "too long",
+                            name.clone(),
+                            with(&name, json!("é".repeat(*m as usize + 1))),
+                        ));
+                    }
+                    if field.format.is_some() {
+                        attempts.push((
+                            "format",
+                            name.clone(),
+                            with(&name, json!("not valid here!")),
+                        ));
+                    }
+                }
+                FieldType::Int { bits } => {
+                    attempts.push(("type", name.clone(), with(&name, json!("12"))));
+                    attempts.push(("type", name.clone(), with(&name, json!(1.5))));
+                    let over = match bits {
+                        16 => json!(40_000),
+                        32 => json!(3_000_000_000_i64),
+                        _ => json!(1e20),
+                    };
+                    attempts.push(("out of range", name.clone(), with(&name, over)));
+                    if let Some(min) = field.min {
+                        attempts.push((
+                            "out of range",
+                            name.clone(),
+                            with(&name, json!(min as i64 - 1)),
+                        ));
+                    }
+                    if let Some(max) = field.max {
+                        attempts.push((
+                            "out of range",
+                            name.clone(),
+                            with(&name, json!(max as i64 + 1)),
+                        ));
+                    }
+                }
+                FieldType::Decimal { precision, scale } => {
+                    attempts.push(("type", name.clone(), with(&name, json!(true))));
+                    attempts.push((
+                        "out of range",
+                        name.clone(),
+                        with(
+                            &name,
+                            json!(format!("1.{}", "1".repeat(*scale as usize + 1))),
+                        ),
+                    ));
+                    attempts.push((
+                        "out of range",
+                        name.clone(),
+                        with(&name, json!("9".repeat(*precision as usize + 1))),
+                    ));
+                    if let Some(min) = field.min {
+                        attempts.push((
+                            "out of range",
+                            name.clone(),
+                            with(&name, json!(format!("{:.*}", *scale as usize, min - 1.0))),
+                        ));
+                    }
+                }
+                FieldType::Float { .. } => {
+                    attempts.push(("type", name.clone(), with(&name, json!("0.5"))));
+                    if let Some(max) = field.max {
+                        attempts.push((
+                            "out of range",
+                            name.clone(),
+                            with(&name, json!(max * 2.0 + 1.0)),
+                        ));
+                    }
+                }
+                FieldType::Bool => attempts.push(("type", name.clone(), with(&name, json!("yes")))),
+                FieldType::Uuid => {
+                    attempts.push(("format", name.clone(), with(&name, json!("1234"))));
+                }
+                FieldType::Timestamp | FieldType::Datetime | FieldType::Date | FieldType::Time => {
+                    attempts.push((
+                        "format",
+                        name.clone(),
+                        with(&name, json!("2026-02-30T25:61:00")),
+                    ));
+                }
+                FieldType::Enum { .. } => {
+                    attempts.push(("enum", name.clone(), with(&name, json!("none-of-these"))));
+                }
+                FieldType::Bytes => {
+                    attempts.push(("format", name.clone(), with(&name, json!("%%%"))));
+                }
+                FieldType::List { .. } => {
+                    attempts.push(("type", name.clone(), with(&name, json!("not a list"))));
+                    attempts.push(("type", name.clone(), with(&name, json!([null]))));
+                }
+                FieldType::Ref { entity } => {
+                    let target = &self.ir.entities[entity.id()];
+                    let ty = key_type(self.ir, target);
+                    // Every enum value may be a row already; other keys have a missing one.
+                    if !matches!(ty, FieldType::Enum { .. }) {
+                        let missing = Self::missing_value(ty, field);
+                        attempts.push(("missing reference", name.clone(), with(&name, missing)));
+                    }
+                }
+                FieldType::Json => {}
+            }
+        }
+        attempts.push((
+            "unknown field",
+            "no_such_field".into(),
+            with("no_such_field", json!(1)),
+        ));
+        for (class, field, body) in &attempts {
+            let reply = self.create(r, body);
+            assert_eq!(
+                reply.status, 422,
+                "{class} {}.{field}: {body} → {}",
+                r.entity.name, reply.body
+            );
+            assert!(
+                reply.fields().contains(field),
+                "{class}: the 422 does not name `{field}`: {}",
+                reply.body
+            );
+            shown().lock().expect("lock").insert(class);
+        }
+        for body in ["{", "[1,", "\"just text", ""] {
+            let reply = self
+                .service
+                .call(r.api, &r.collection, "POST", &r.collection, Some(body));
+            assert_eq!(reply.status, 400, "{body:?} → {}", reply.body);
+        }
+        shown().lock().expect("lock").insert("not JSON");
+        let reply = self.create(r, &json!([]));
+        assert_eq!(reply.status, 422, "an empty batch: {}", reply.body);
+        let reply = self.create(r, &json!(7));
+        assert_eq!(reply.status, 422, "a number for a body: {}", reply.body);
+        if let Some(before) = before {
+            assert_eq!(
+                self.count(r),
+                before,
+                "a refused request wrote a row of {}",
+                r.entity.name
+            );
+        }
+    }
+
+    /// A row that repeats another's unique fields: 409 naming them.
+    fn uniques(&mut self, i: usize) {
+        let r = &self.resources[i];
+        let Some(existing) = self.rows_of(r.api, &r.entity.name).last().cloned() else {
+            return;
+        };
+        let mut sets: Vec<Vec<String>> = r
+            .entity
+            .indexes
+            .iter()
+            .filter(|ix| ix.unique)
+            .map(|ix| ix.fields.clone())
+            .collect();
+        // A key the client gives is unique too.
+        let given_key = r
+            .entity
+            .primary_key
+            .iter()
+            .all(|k| r.entity.field(k).is_some_and(|f| !f.identity));
+        if given_key {
+            sets.push(r.entity.primary_key.clone());
+        }
+        for set in sets {
+            let n = self.next_n();
+            let Some(mut record) = self.record(&self.resources[i], n, true) else {
+                continue;
+            };
+            let r = &self.resources[i];
+            for f in &set {
+                record.insert(f.clone(), existing[f.as_str()].clone());
+            }
+            // Every other unique set must not clash too: the record's own fields are fresh.
+            let reply = self.create(r, &Value::Object(record));
+            assert_eq!(
+                reply.status, 409,
+                "{} repeating {set:?}: {}",
+                r.entity.name, reply.body
+            );
+            let named = reply.fields();
+            assert_eq!(
+                named,
+                set.iter().cloned().collect::<BTreeSet<_>>(),
+                "{}",
+                reply.body
+            );
+            shown().lock().expect("lock").insert("unique");
+        }
+    }
+
+    /// A batch is one transaction: all or nothing.
+    fn batches(&mut self, i: usize) {
+        let (n1, n2) = (self.next_n(), self.next_n());
+        let r = &self.resources[i];
+        let Some(a) = self.record(r, n1, true) else {
+            return;
+        };
+        // `b` may not take `a`'s key: `a` counts as a row while `b` is made.
+        let key = (r.api.to_owned(), r.entity.name.clone());
+        self.rows
+            .entry(key.clone())
+            .or_default()
+            .push(Value::Object(a.clone()));
+        let b = self.record(&self.resources[i], n2, true);
+        // A key from a small set (an enum's values) keeps one free for the missing-key checks.
+        if let Some(b) = &b {
+            self.rows
+                .entry(key.clone())
+                .or_default()
+                .push(Value::Object(b.clone()));
+        }
+        let c = self.record(&self.resources[i], n2 + 1, true);
+        let pending = self.rows.entry(key).or_default();
+        pending.truncate(pending.len() - 1 - usize::from(b.is_some()));
+        let r = &self.resources[i];
+        let Some(b) = b else {
+            return;
+        };
+        let before = if r.has(Operation::List) {
+            Some(self.count(r))
+        } else {
+            None
+        };
+        let mut bad = b.clone();
+        bad.insert("no_such_field".into(), json!(1));
+        let reply = self.create(r, &json!([a.clone(), bad]));
+        assert_eq!(reply.status, 422, "{}", reply.body);
+        assert!(
+            reply.fields().contains("[1].no_such_field"),
+            "{}",
+            reply.body
+        );
+        if let Some(before) = before {
+            assert_eq!(self.count(r), before, "half a batch was written");
+        }
+        // Valid alone, but the second clashes with the first on every unique set (its own
+        // key when the client gives it): the database refuses, and the first is undone too.
+        let clashing_sets: Vec<&Vec<String>> = r
+            .entity
+            .indexes
+            .iter()
+            .filter(|ix| ix.unique)
+            .map(|ix| &ix.fields)
+            .collect();
+        if let Some(set) = clashing_sets.first() {
+            let mut twin = b.clone();
+            for f in *set {
+                twin.insert(f.clone(), a[f.as_str()].clone());
+            }
+            let reply = self.create(r, &json!([a.clone(), twin]));
+            assert_eq!(reply.status, 409, "{}", reply.body);
+            if let Some(before) = before {
+                assert_eq!(
+                    self.count(r),
+                    before,
+                    "a batch that failed in the database left a row"
+                );
+            }
+        }
+        if c.is_none() {
+            return;
+        }
+        let reply = self.create(r, &json!([a, b]));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let rows = reply
+            .json()
+            .as_array()
+            .expect("an array for a batch")
+            .clone();
+        assert_eq!(rows.len(), 2);
+        let key = (r.api.to_owned(), r.entity.name.clone());
+        self.rows.entry(key).or_default().extend(rows);
+    }
+
+    /// PATCH changes one field; PUT needs the required ones; a key cannot change; a string
+    /// that ends an SQL literal is stored as written.
+    fn updates(&mut self, i: usize) {
+        let r = &self.resources[i];
+        if !r.has(Operation::Update) {
+            return;
+        }
+        let Some(row) = self.rows_of(r.api, &r.entity.name).first().cloned() else {
+            return;
+        };
+        let path = r.item_path(&row);
+        let route = r.item_route();
+        let unique: BTreeSet<&String> = r
+            .entity
+            .indexes
+            .iter()
+            .filter(|ix| ix.unique)
+            .flat_map(|ix| &ix.fields)
+            .collect();
+        let plain = r.entity.fields.iter().find(|f| {
+            matches!(f.ty, FieldType::String { max_length } if max_length.is_none_or(|m| m >= 40))
+                && f.format.is_none()
+                && !r.entity.primary_key.contains(&f.name)
+                && !unique.contains(&f.name)
+        });
+        if let Some(field) = plain {
+            let sneaky = "it's'); DROP TABLE x; --";
+            let reply = self.service.call(
+                r.api,
+                &route,
+                "PATCH",
+                &path,
+                Some(&json!({ field.name.clone(): sneaky }).to_string()),
+            );
+            assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.body);
+            assert_eq!(reply.json()[field.name.as_str()], json!(sneaky));
+            let again = self.service.call(r.api, &route, "GET", &path, None);
+            assert_eq!(
+                again.json()[field.name.as_str()],
+                json!(sneaky),
+                "{}",
+                again.body
+            );
+        }
+        let required: BTreeSet<String> = r
+            .entity
+            .fields
+            .iter()
+            .filter(|f| {
+                !f.nullable
+                    && f.default.is_none()
+                    && !f.identity
+                    && !r.entity.primary_key.contains(&f.name)
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        let reply = self.service.call(r.api, &route, "PUT", &path, Some("{}"));
+        if required.is_empty() {
+            assert_eq!(reply.status, 200, "PUT {{}} {path}: {}", reply.body);
+        } else {
+            assert_eq!(reply.status, 422, "PUT {{}} {path}: {}", reply.body);
+            assert_eq!(reply.fields(), required, "{}", reply.body);
+        }
+        let key = &r.entity.primary_key[0];
+        let mut changed_key = serde_json::Map::new();
+        let other = match key_type(self.ir, r.entity) {
+            FieldType::Enum { values } => values
+                .iter()
+                .map(|v| json!(v))
+                .find(|v| *v != row[key.as_str()])
+                .expect("two values"),
+            ty => Self::missing_value(ty, r.entity.field(key).expect("key")),
+        };
+        changed_key.insert(key.clone(), other);
+        let reply = self.service.call(
+            r.api,
+            &route,
+            "PATCH",
+            &path,
+            Some(&Value::Object(changed_key).to_string()),
+        );
+        assert_eq!(reply.status, 422, "changing the key: {}", reply.body);
+        let missing = self.missing_key_path(r);
+        let reply = self
+            .service
+            .call(r.api, &route, "PATCH", &missing, Some("{}"));
+        assert_eq!(reply.status, 404, "PATCH {missing}: {}", reply.body);
+        let reply = self.service.call(r.api, &route, "PATCH", &path, Some("{"));
+        assert_eq!(reply.status, 400, "{}", reply.body);
+    }
+
+    /// The rows (resource index, row) that refer to `row` of resource `i`, with what their
+    /// reference does when it goes.
+    fn referrers(&self, i: usize, row: &Value) -> Vec<(usize, String, RefAction, Value)> {
+        let r = &self.resources[i];
+        let key = &r.entity.primary_key[0];
+        let mut out = Vec::new();
+        for (j, o) in self
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.api == r.api)
+        {
+            for f in &o.entity.fields {
+                let FieldType::Ref { entity } = &f.ty else {
+                    continue;
+                };
+                if entity.name != r.entity.name {
+                    continue;
+                }
+                for child in self.rows_of(o.api, &o.entity.name) {
+                    if child[f.name.as_str()] == row[key.as_str()]
+                        && !(j == i && o.key_of(child) == r.key_of(row))
+                    {
+                        out.push((
+                            j,
+                            f.name.clone(),
+                            f.on_delete.unwrap_or(RefAction::Restrict),
+                            child.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether deleting `row` must fail: a row refers to it (or to a row its delete
+    /// cascades to) with `restrict` or `no action`, or with `set default` (the driver never
+    /// makes the row a default names).
+    fn blocked(&self, i: usize, row: &Value, depth: usize) -> bool {
+        depth < 8
+            && self
+                .referrers(i, row)
+                .iter()
+                .any(|(j, _, action, child)| match action {
+                    RefAction::Restrict | RefAction::NoAction | RefAction::SetDefault => true,
+                    RefAction::Cascade => self.blocked(*j, child, depth + 1),
+                    RefAction::SetNull => false,
+                })
+    }
+
+    /// Forgets `row` and what its delete cascades to; checks that each row it cascaded to is
+    /// gone and each row it set null reads null.
+    fn deleted(&mut self, i: usize, row: &Value) {
+        for (j, field, action, child) in self.referrers(i, row) {
+            let o = &self.resources[j];
+            let path = o.item_path(&child);
+            match action {
+                RefAction::Cascade => {
+                    if o.has(Operation::Get) {
+                        let now = self
+                            .service
+                            .call(o.api, &o.item_route(), "GET", &path, None);
+                        assert_eq!(
+                            now.status, 404,
+                            "{path} after the row it refers to went (cascade): {}",
+                            now.body
+                        );
+                    }
+                    self.deleted(j, &child);
+                }
+                RefAction::SetNull => {
+                    if o.has(Operation::Get) {
+                        let now = self
+                            .service
+                            .call(o.api, &o.item_route(), "GET", &path, None);
+                        assert!(
+                            now.json()[field.as_str()].is_null(),
+                            "{path}.{field} after set null: {}",
+                            now.body
+                        );
+                    }
+                    let key = (o.api.to_owned(), o.entity.name.clone());
+                    let (o_key, child_key) = (o.entity.primary_key.clone(), o.key_of(&child));
+                    for x in self.rows.entry(key).or_default().iter_mut() {
+                        let x_key: Vec<Value> =
+                            o_key.iter().map(|k| x[k.as_str()].clone()).collect();
+                        if x_key == child_key {
+                            x[field.as_str()] = Value::Null;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let r = &self.resources[i];
+        let (key, row_key) = ((r.api.to_owned(), r.entity.name.clone()), r.key_of(row));
+        let pk = r.entity.primary_key.clone();
+        self.rows.entry(key).or_default().retain(|x| {
+            let x_key: Vec<Value> = pk.iter().map(|k| x[k.as_str()].clone()).collect();
+            x_key != row_key
+        });
+    }
+
+    /// Deletes every row of a resource: 409 where a reference forbids it, otherwise 204, a
+    /// second delete 404, and what each reference's `on_delete` does to the rows that refer.
+    fn deletes(&mut self, i: usize) {
+        let r = &self.resources[i];
+        if !r.has(Operation::Delete) {
+            return;
+        }
+        let route = r.item_route();
+        let missing = self.missing_key_path(r);
+        let reply = self.service.call(r.api, &route, "DELETE", &missing, None);
+        assert_eq!(reply.status, 404, "DELETE {missing}: {}", reply.body);
+        let rows = self.rows_of(r.api, &r.entity.name).to_vec();
+        for row in rows.iter().rev() {
+            let r = &self.resources[i];
+            let path = r.item_path(row);
+            let blocked = self.blocked(i, row, 0);
+            let reply = self.service.call(r.api, &route, "DELETE", &path, None);
+            if blocked {
+                assert_eq!(
+                    reply.status, 409,
+                    "DELETE {path}, which rows refer to: {}",
+                    reply.body
+                );
+                shown().lock().expect("lock").insert("restricted delete");
+                continue;
+            }
+            assert_eq!(reply.status, 204, "DELETE {path}: {}", reply.body);
+            if r.has(Operation::Get) {
+                let gone = self.service.call(r.api, &route, "GET", &path, None);
+                assert_eq!(gone.status, 404, "{path} after DELETE: {}", gone.body);
+            }
+            let again = self.service.call(r.api, &route, "DELETE", &path, None);
+            assert_eq!(again.status, 404, "DELETE {path} twice: {}", again.body);
+            self.deleted(i, row);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics.
+
+/// The exposition exports exactly the catalogue; every api request is counted where it was
+/// answered, with its duration; the pool gauges match the spec.
+fn check_metrics(analysed: &v5c::Analysed, service: &str, running: &Running) {
+    let text = running.get("/metrics").body;
+    let catalogue: BTreeMap<&str, &v5c::passes::Metric> = analysed
+        .facts()
+        .metrics
+        .iter()
+        .filter(|m| m.exported_by.iter().any(|s| s == service))
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    let mut families: BTreeMap<String, String> = BTreeMap::new();
+    let mut samples: Vec<(String, BTreeMap<String, String>, f64)> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("name and kind");
+            families.insert(name.to_owned(), kind.to_owned());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (series, value) = line.rsplit_once(' ').expect("series and value");
+            let (name, labels) = match series.split_once('{') {
+                Some((n, l)) => (n, l.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels: BTreeMap<String, String> = labels
+                .split("\",")
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once("=\"").expect("label");
+                    (k.to_owned(), v.trim_end_matches('"').to_owned())
+                })
+                .collect();
+            samples.push((name.to_owned(), labels, value.parse().expect("a number")));
+        }
+    }
+    let exported: BTreeSet<&str> = families.keys().map(String::as_str).collect();
+    let wanted: BTreeSet<&str> = catalogue.keys().copied().collect();
+    assert_eq!(
+        exported, wanted,
+        "the families /metrics exports are not the catalogue's"
+    );
+    for (name, metric) in &catalogue {
+        let kind = match metric.kind {
+            v5c::passes::MetricKind::Counter => "counter",
+            v5c::passes::MetricKind::Gauge => "gauge",
+            v5c::passes::MetricKind::Histogram => "histogram",
+        };
+        assert_eq!(families[*name], kind, "{name}");
+        let of: Vec<&(String, BTreeMap<String, String>, f64)> = samples
+            .iter()
+            .filter(|(n, _, _)| {
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| n.strip_suffix(s))
+                    .filter(|_| metric.kind == v5c::passes::MetricKind::Histogram)
+                    .unwrap_or(n);
+                base == *name
+            })
+            .collect();
+        // Every series exists from start-up, so each family has some; the http ones only
+        // where the service has routes (the dataflow runtime brings ingest routes).
+        let routes = !running.counted.lock().expect("lock").is_empty();
+        assert!(
+            !of.is_empty() || (name.starts_with("http_") && !routes),
+            "{name} has no series: every series exists from start-up"
+        );
+        for (_, labels, _) in &of {
+            let mut names: BTreeSet<&str> = labels.keys().map(String::as_str).collect();
+            names.remove("le");
+            let want: BTreeSet<&str> = metric.labels.iter().map(String::as_str).collect();
+            assert_eq!(names, want, "{name}'s labels");
+        }
+    }
+    for (name, _, _) in &samples {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|f| families.get(*f).is_some_and(|k| k == "histogram"))
+            })
+            .unwrap_or(name);
+        assert!(
+            catalogue.contains_key(family),
+            "{name} is not in the catalogue"
+        );
+    }
+    // Every request the test made is counted, and nothing else.
+    let counted = running.counted.lock().expect("lock").clone();
+    let value = |name: &str, want: &[(&str, &str)]| -> Option<f64> {
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+                    && l.len() == want.len()
+            })
+            .map(|(_, _, v)| *v)
+    };
+    for ((api, route, method, status), n) in &counted {
+        let status = status.to_string();
+        let labels = [
+            ("component", api.as_str()),
+            ("route", route.as_str()),
+            ("method", method.as_str()),
+            ("status", status.as_str()),
+        ];
+        assert_eq!(
+            value("http_requests_total", &labels),
+            Some(*n as f64),
+            "http_requests_total{labels:?}"
+        );
+        assert_eq!(
+            value("http_request_duration_seconds_count", &labels),
+            Some(*n as f64),
+            "{labels:?}"
+        );
+    }
+    for (name, labels, v) in &samples {
+        if name == "http_requests_total" {
+            let key = (
+                labels["component"].clone(),
+                labels["route"].clone(),
+                labels["method"].clone(),
+                labels["status"].parse::<u16>().expect("status"),
+            );
+            assert_eq!(
+                *v,
+                counted.get(&key).copied().unwrap_or(0) as f64,
+                "{labels:?} counts a request the test did not make"
+            );
+        }
+    }
+    let ir = analysed.ir();
+    let facts = analysed
+        .facts()
+        .deploy
+        .services
+        .iter()
+        .find(|s| s.name == service)
+        .expect("service");
+    for db in &facts.databases {
+        let spec = ir.databases.values().find(|d| &d.name == db).expect("db");
+        assert_eq!(
+            value("db_up", &[("database", db)]),
+            Some(1.0),
+            "db_up of {db}"
+        );
+        assert_eq!(
+            value("db_pool_max_connections", &[("database", db)]),
+            Some(f64::from(spec.pool.max)),
+            "{db}"
+        );
+    }
+    let version = &ir.system.version;
+    assert_eq!(
+        value(
+            "service_info",
+            &[
+                ("system", &ir.system.name),
+                ("service", service),
+                ("version", version)
+            ]
+        ),
+        Some(1.0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests.
+
+/// Runs every service of a spec against fresh databases and drives each.
+fn drive(stem_name: &str) {
+    let built = built(stem_name);
+    let analysed = &built.analysed;
+    for service in analysed.ir().services.values() {
+        let label = format!(
+            "{}_{}",
+            stem_name.replace('-', "_"),
+            service.name.replace('-', "_")
+        );
+        let (_dbs, urls) = databases(analysed, &service.name, &label);
+        let env = environment(&service.name, free_port(), &urls);
+        migrate(&built.binary, &env);
+        let running = Running::start(&built.binary, &env, &label);
+        let mut driver = Driver::new(analysed, &service.name, &running);
+        driver.run();
+        check_metrics(analysed, &service.name, &running);
+        let status = running.stop();
+        assert!(status.success(), "{label} stopped with {status}");
+    }
+}
+
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn every_example_and_every_type_serves_its_api() {
+    for spec in specs() {
+        drive(&stem(&spec));
+    }
+    let shown = shown().lock().expect("lock").clone();
+    for class in CLASSES {
+        assert!(
+            shown.contains(class),
+            "no spec showed the `{class}` answer: {shown:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn logic_hooks_run_and_sigterm_lets_a_request_finish() {
+    let built = built("shop");
+    let (_dbs, urls) = databases(&built.analysed, "shop", "hooks");
+    let env = environment("shop", free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "shop-hooks");
+    let reply = running.call(
+        "api",
+        "/api/customers",
+        "POST",
+        "/api/customers",
+        Some(r#"{"name": "  Ada  ", "email": "ada@example.com"}"#),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        reply.json()["name"],
+        json!("Ada"),
+        "the hook trims the name"
+    );
+    let reply = running.call(
+        "api",
+        "/api/customers",
+        "POST",
+        "/api/customers",
+        Some(r#"{"name": "forbidden", "email": "f@example.com"}"#),
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(
+        reply.json()["fields"][0]["message"],
+        json!("is not a name we take")
+    );
+    // A request in flight when SIGTERM comes is answered; the service then exits cleanly.
+    let port = running.port;
+    let slow = std::thread::spawn(move || {
+        http(
+            port,
+            "POST",
+            "/api/products",
+            Some(r#"{"title": "slow", "price": 1}"#),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = running.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the service still takes connections after SIGTERM"
+    );
+    let reply = slow.join().expect("the slow request");
+    assert_eq!(reply.status, 201, "the request in flight: {}", reply.body);
+    let status = running.stop();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(running_log_mentions(
+        &work_dir().join("shop-hooks.log"),
+        "stopping"
+    ));
+}
+
+fn running_log_mentions(log: &Path, text: &str) -> bool {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(text)
+}
+
+/// Four `migrate`s at once on each engine: all succeed, the schema is applied once; a
+/// database holding another schema is refused.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn concurrent_migrations_apply_the_schema_once() {
+    for stem_name in ["shop", "blog", "todo"] {
+        let built = built(stem_name);
+        let service = &built
+            .analysed
+            .ir()
+            .services
+            .values()
+            .next()
+            .expect("a service")
+            .name;
+        let (dbs, urls) = databases(&built.analysed, service, &format!("migrate_{stem_name}"));
+        let env = environment(service, free_port(), &urls);
+        let children: Vec<Child> = (0..4)
+            .map(|_| {
+                command(&built.binary, "migrate", &env)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("migrate")
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for child in children {
+            let out = child.wait_with_output().expect("migrate ends");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.status.success(),
+                "{stem_name}: a concurrent migrate failed:\n{text}"
+            );
+            outcomes.push(text);
+        }
+        let applied = outcomes
+            .iter()
+            .filter(|t| t.contains("\"outcome\":\"applied\""))
+            .count();
+        assert_eq!(
+            applied, 1,
+            "{stem_name}: the schema was applied {applied} times:\n{outcomes:#?}"
+        );
+        let db = &dbs[0];
+        assert_eq!(
+            db.query("SELECT count(*) FROM v5c_schema"),
+            vec![vec!["1".to_owned()]]
+        );
+        db.run("UPDATE v5c_schema SET digest = 'another'")
+            .expect("update");
+        let out = command(&built.binary, "migrate", &env)
+            .output()
+            .expect("migrate");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() && text.contains("another version of the schema"),
+            "{stem_name}: {text}"
+        );
+    }
+}
+
+/// The database goes away under a running service and comes back.
+fn outage(stem_name: &str, engine: Engine, target: &str, spare: &str) {
+    let built = built(stem_name);
+    let service = &built
+        .analysed
+        .ir()
+        .services
+        .values()
+        .next()
+        .expect("a service")
+        .name;
+    let spare_cmd = |what: &str| {
+        let status = Command::new(root().join("tools/databases"))
+            .args(["spare", what, spare])
+            .stderr(Stdio::null())
+            .status()
+            .expect("tools/databases");
+        assert!(status.success(), "tools/databases spare {what} {spare}");
+    };
+    spare_cmd("start");
+    let ir = built.analysed.ir();
+    let db_name = analysed_db(ir, engine);
+    let db = Database::fresh_on(engine, &format!("outage_{stem_name}"), target);
+    let urls = BTreeMap::from([(db_name, db.url())]);
+    let env = environment(service, free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, &format!("outage-{stem_name}"));
+    let r = running.get("/readyz");
+    assert_eq!(r.status, 200);
+    let collection = ir
+        .components
+        .values()
+        .find_map(|c| match &c.kind {
+            ComponentKind::Api { prefix, exposes } => Some(format!("{prefix}{}", exposes[0].path)),
+            _ => None,
+        })
+        .expect("an api");
+    spare_cmd("stop");
+    running.wait_for(503, Duration::from_secs(10));
+    let reply = running.get(&collection);
+    assert_eq!(
+        reply.status, 503,
+        "{collection} with the database down: {}",
+        reply.body
+    );
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    let health = command(&built.binary, "healthcheck", &env)
+        .output()
+        .expect("healthcheck");
+    assert!(
+        !health.status.success(),
+        "healthcheck passes with the database down"
+    );
+    let metrics = running.get("/metrics").body;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("db_up{") && l.ends_with(" 0")),
+        "db_up is not 0:\n{metrics}"
+    );
+    spare_cmd("start");
+    running.wait_for(200, Duration::from_secs(20));
+    let reply = running.get(&collection);
+    assert_eq!(
+        reply.status, 200,
+        "{collection} after the database came back: {}",
+        reply.body
+    );
+    let health = command(&built.binary, "healthcheck", &env)
+        .output()
+        .expect("healthcheck");
+    assert!(health.status.success(), "healthcheck fails after recovery");
+    let status = running.stop();
+    assert!(status.success());
+}
+
+fn analysed_db(ir: &Ir, engine: Engine) -> String {
+    ir.databases
+        .values()
+        .find(|d| d.engine == engine)
+        .expect("a database of the engine")
+        .name
+        .clone()
+}
+
+fn spare_target(variable: &str) -> String {
+    let main = setting(variable);
+    let port: u16 = main
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("port="))
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    main.replace(&format!("port={port}"), &format!("port={}", port + 1))
+}
+
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn postgresql_stopped_and_restarted_under_the_service() {
+    outage(
+        "shop",
+        Engine::Postgresql,
+        &spare_target("V5C_TEST_POSTGRES"),
+        "postgresql",
+    );
+}
+
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn mariadb_stopped_and_restarted_under_the_service() {
+    outage(
+        "blog",
+        Engine::Mysql,
+        &spare_target("V5C_TEST_MYSQL"),
+        "mariadb",
+    );
+}
+
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn a_bad_environment_is_refused_with_every_problem_named() {
+    let built = built("streaming");
+    let env = vec![
+        ("V5C_SERVICE".to_owned(), "nope".to_owned()),
+        ("PORT".to_owned(), "http".to_owned()),
+        ("LOG_LEVEL".to_owned(), "loud".to_owned()),
+    ];
+    let out = command(&built.binary, "serve", &env)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for needle in [
+        "V5C_SERVICE: `nope`",
+        "pipeline, audit-api",
+        "PORT: `http`",
+        "LOG_LEVEL: `loud`",
+    ] {
+        assert!(err.contains(needle), "no {needle:?} in:\n{err}");
+    }
+    let env = vec![
+        ("V5C_SERVICE".to_owned(), "pipeline".to_owned()),
+        ("DB_LEDGER_POOL_MAX".to_owned(), "0".to_owned()),
+    ];
+    let out = command(&built.binary, "serve", &env)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("DB_LEDGER_URL is not set") && err.contains("DB_LEDGER_POOL_MAX"),
+        "{err}"
+    );
+    let out = command(&built.binary, "frobnicate", &[])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}
