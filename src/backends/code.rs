@@ -12,7 +12,7 @@ use super::sql::{Dialect, for_engine, schema_statements};
 use super::{Backend, Emitted, Templates};
 use crate::Analysed;
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{ComponentKind, Engine, Entity, FieldType, Ir, StringFormat};
+use crate::ir::{ComponentKind, Engine, Entity, FieldType, Ir, Operation, StringFormat};
 use crate::passes::{MetricKind, database_env, flow_label, le_label};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -52,29 +52,9 @@ impl Backend for CodeBackend {
         let ir = analysed.ir();
         let image = &analysed.facts().deploy.image;
         let templates = Templates::for_backend("code");
+        // Every exposed entity is stored, and the database pass gives every stored entity a
+        // primary key (V5C0607): each row has an address.
         let mut diags = Diagnostics::new();
-        for component in ir.components.values() {
-            if let ComponentKind::Api { exposes, .. } = &component.kind {
-                for exposure in exposes {
-                    let entity = &ir.entities[exposure.entity.id()];
-                    if entity.primary_key.is_empty() {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::BackendFailed,
-                                format!(
-                                    "api `{}` exposes `{}`, which has no primary key to address a row by",
-                                    component.name, entity.name
-                                ),
-                            )
-                            .help("give the entity a primary key, such as `id: { type: uuid, primary_key: true }`"),
-                        );
-                    }
-                }
-            }
-        }
-        if diags.has_errors() {
-            return Err(diags);
-        }
         let mut emitted = Emitted::default();
         for db in ir.databases.values() {
             let subject = format!("database {}", db.name);
@@ -131,10 +111,25 @@ impl Backend for CodeBackend {
         for component in ir.components.values() {
             if let ComponentKind::Api { exposes, .. } = &component.kind {
                 let path = format!("{dir}/src/logic/{}.rs", component.name);
-                let entities: Vec<&str> = exposes.iter().map(|e| e.entity.name.as_str()).collect();
+                // The first hook the api has, for the example in the file.
+                let first = exposes.iter().find_map(|e| {
+                    let entity = snake(&e.entity.name);
+                    e.operations.iter().find_map(|o| match o {
+                        Operation::Create => Some(format!(
+                            "before_create_{entity}(&self, record: &mut Record)"
+                        )),
+                        Operation::Update => Some(format!(
+                            "before_update_{entity}(&self, key: &Value, record: &mut Record)"
+                        )),
+                        Operation::Delete => {
+                            Some(format!("before_delete_{entity}(&self, key: &Value)"))
+                        }
+                        _ => None,
+                    })
+                });
                 if let Err(e) = emitted
                     .files
-                    .add_seed(path, logic_seed(&component.name, &entities))
+                    .add_seed(path, logic_seed(&component.name, first.as_deref()))
                 {
                     diags.push(Diagnostic::error(Code::BackendFailed, e));
                 }
@@ -239,15 +234,61 @@ fn snake(name: &str) -> String {
     out
 }
 
+/// rustfmt's line width: generated Rust is laid out as rustfmt would lay it out, so that
+/// `cargo fmt` in the crate changes nothing v5c wrote (which a rebuild would take for a hand
+/// edit).
+const WIDTH: usize = 100;
+
+/// `fn NAME(PARAMS) -> RET {` at `indent`, the parameters one per line when too wide.
+fn signature(indent: &str, name: &str, params: &[&str], ret: &str) -> String {
+    let line = format!("{indent}fn {name}({}) -> {ret} {{", params.join(", "));
+    if line.len() <= WIDTH {
+        return line;
+    }
+    let mut out = format!("{indent}fn {name}(\n");
+    for p in params {
+        let _ = writeln!(out, "{indent}    {p},");
+    }
+    let _ = write!(out, "{indent}) -> {ret} {{");
+    out
+}
+
+/// A match arm at 8 spaces, in a block when too wide.
+fn arm(pattern: &str, expr: &str) -> String {
+    let line = format!("        {pattern} => {expr},");
+    if line.len() <= WIDTH {
+        line
+    } else {
+        format!("        {pattern} => {{\n            {expr}\n        }}")
+    }
+}
+
 /// A trait per api with a method per entity and operation, each doing nothing by default;
 /// the logic file implements the trait and overrides what it needs.
 fn hooks(ir: &Ir) -> String {
+    const RET: &str = "Result<(), Rejection>";
     let mut out = header("//");
     out.push_str(
         "//! The logic hooks of each api. Implement them in src/logic/API.rs; a hook that is not\n\
          //! implemented lets the request through unchanged.\n\n\
          pub use super::model::{Hooks, Record, Rejection};\nuse serde_json::Value;\n",
     );
+    // (operation, parameters, the body's use of them, the call's arguments)
+    let ops: [(&str, &[&str], &str, &str); 3] = [
+        (
+            "before_create",
+            &["record: &mut Record"],
+            "record",
+            "record",
+        ),
+        (
+            "before_update",
+            &["key: &Value", "record: &mut Record"],
+            "(key, record)",
+            "key, record",
+        ),
+        ("before_delete", &["key: &Value"], "key", "key"),
+    ];
     for component in ir.components.values() {
         let ComponentKind::Api { exposes, .. } = &component.kind else {
             continue;
@@ -260,40 +301,63 @@ fn hooks(ir: &Ir) -> String {
              /// the request's fields, which a hook may change (and which are checked after it);\n\
              /// an `Err` answers the request with it.\npub trait {trait_name} {{\n"
         );
+        // A hook for each operation the api exposes the entity to.
+        let has = |exposure: &crate::ir::Exposure, op: &str| {
+            exposure.operations.iter().any(|o| {
+                let o = format!("{o:?}").to_ascii_lowercase();
+                op == format!("before_{o}")
+            })
+        };
+        let mut methods = Vec::new();
         for exposure in exposes {
             let e = snake(&exposure.entity.name);
-            let _ = write!(
-                out,
-                "    fn before_create_{e}(&self, record: &mut Record) -> Result<(), Rejection> {{\n        let _ = record;\n        Ok(())\n    }}\n\n\
-                 \x20   fn before_update_{e}(&self, key: &Value, record: &mut Record) -> Result<(), Rejection> {{\n        let _ = (key, record);\n        Ok(())\n    }}\n\n\
-                 \x20   fn before_delete_{e}(&self, key: &Value) -> Result<(), Rejection> {{\n        let _ = key;\n        Ok(())\n    }}\n\n"
-            );
-        }
-        out.truncate(out.trim_end().len());
-        out.push_str("\n}\n");
-        let logic = format!("super::logic_{api}::Logic");
-        let dispatch = |op: &str, args: &str, call: &str| {
-            let mut f = format!(
-                "\nfn {op}_{api}(entity: &str, {args}) -> Result<(), Rejection> {{\n    match entity {{\n"
-            );
-            for exposure in exposes {
-                let _ = writeln!(
-                    f,
-                    "        {:?} => {trait_name}::{op}_{}(&{logic}, {call}),",
-                    exposure.entity.name,
-                    snake(&exposure.entity.name)
-                );
+            for (op, params, used, _) in ops.iter().filter(|(op, ..)| has(exposure, op)) {
+                let mut all = vec!["&self"];
+                all.extend(params.iter());
+                methods.push(format!(
+                    "{}\n        let _ = {used};\n        Ok(())\n    }}\n",
+                    signature("    ", &format!("{op}_{e}"), &all, RET)
+                ));
             }
-            f.push_str("        _ => Ok(()),\n    }\n}\n");
-            f
-        };
-        out.push_str(&dispatch("before_create", "record: &mut Record", "record"));
-        out.push_str(&dispatch(
-            "before_update",
-            "key: &Value, record: &mut Record",
-            "key, record",
-        ));
-        out.push_str(&dispatch("before_delete", "key: &Value", "key"));
+        }
+        if methods.is_empty() {
+            // The api only reads.
+            out.truncate(out.len() - " {\n".len());
+            out.push_str(" {}\n");
+        } else {
+            out.push_str(&methods.join("\n"));
+            out.push_str("}\n");
+        }
+        for (op, params, _, args) in &ops {
+            let mut all = vec!["entity: &str"];
+            all.extend(params.iter());
+            let _ = writeln!(
+                out,
+                "\n{}",
+                signature("", &format!("{op}_{api}"), &all, RET)
+            );
+            let arms: Vec<String> = exposes
+                .iter()
+                .filter(|e| has(e, op))
+                .map(|e| {
+                    let call = format!(
+                        "super::logic_{api}::Logic.{op}_{}({args})",
+                        snake(&e.entity.name)
+                    );
+                    arm(&lit(&e.entity.name), &call)
+                })
+                .collect();
+            if arms.is_empty() {
+                // No entity of this api takes the operation.
+                let _ = write!(out, "    let _ = (entity, {args});\n    Ok(())\n}}\n");
+            } else {
+                out.push_str("    match entity {\n");
+                for a in arms {
+                    let _ = writeln!(out, "{a}");
+                }
+                out.push_str("        _ => Ok(()),\n    }\n}\n");
+            }
+        }
         let _ = write!(
             out,
             "\npub static {}: Hooks = Hooks {{\n    before_create: before_create_{api},\n    before_update: before_update_{api},\n    before_delete: before_delete_{api},\n}};\n",
@@ -303,19 +367,26 @@ fn hooks(ir: &Ir) -> String {
     out
 }
 
-fn logic_seed(api: &str, entities: &[&str]) -> String {
+fn logic_seed(api: &str, first_hook: Option<&str>) -> String {
     let trait_name = format!("{}Hooks", camel(api));
-    let first = entities.first().map_or("entity".into(), |e| snake(e));
+    let example = match first_hook {
+        Some(hook) => format!(
+            "//! requests through unchanged. For example:\n\
+             //!\n\
+             //! ```ignore\n\
+             //! fn {hook} -> Result<(), Rejection> {{\n\
+             //!     Ok(())\n\
+             //! }}\n\
+             //! ```\n"
+        ),
+        None => {
+            "//! requests through unchanged. This api only reads, so it has no hooks yet.\n".into()
+        }
+    };
     format!(
         "//! The logic of api `{api}`. v5c wrote this file once and never touches it again: it is yours.\n\
          //! Override any hook of `{trait_name}` (see src/generated/hooks.rs); the others let\n\
-         //! requests through unchanged. For example:\n\
-         //!\n\
-         //! ```ignore\n\
-         //! fn before_create_{first}(&self, record: &mut Record) -> Result<(), Rejection> {{\n\
-         //!     Ok(())\n\
-         //! }}\n\
-         //! ```\n\n\
+         {example}\n\
          #[allow(unused_imports)]\n\
          use crate::generated::hooks::{{{trait_name}, Record, Rejection}};\n\n\
          pub struct Logic;\n\n\

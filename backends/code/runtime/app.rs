@@ -43,20 +43,31 @@ impl Config {
         let names: Vec<&str> = system.services.iter().map(|s| s.name).collect();
         let service = match var("V5C_SERVICE") {
             Some(name) => system.services.iter().find(|s| s.name == name).or_else(|| {
-                problems.push(format!("V5C_SERVICE: `{name}` is not a service of {}; the services are {}", system.name, names.join(", ")));
+                problems.push(format!(
+                    "V5C_SERVICE: `{name}` is not a service of {}; the services are {}",
+                    system.name,
+                    names.join(", ")
+                ));
                 None
             }),
             None if system.services.len() == 1 => system.services.first(),
             None => {
-                problems.push(format!("V5C_SERVICE is not set: say which service to run ({})", names.join(", ")));
+                problems.push(format!(
+                    "V5C_SERVICE is not set: say which service to run ({})",
+                    names.join(", ")
+                ));
                 None
             }
         };
         let port = match var("PORT") {
-            Some(text) => text.parse::<u16>().ok().filter(|p| *p > 0).unwrap_or_else(|| {
-                problems.push(format!("PORT: `{text}` is not a port number (1 to 65535)"));
-                0
-            }),
+            Some(text) => text
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .unwrap_or_else(|| {
+                    problems.push(format!("PORT: `{text}` is not a port number (1 to 65535)"));
+                    0
+                }),
             None => service.map_or(8080, |s| s.port),
         };
         let log_level = match var("LOG_LEVEL").as_deref().unwrap_or("info") {
@@ -66,7 +77,9 @@ impl Config {
             "debug" => tracing::Level::DEBUG,
             "trace" => tracing::Level::TRACE,
             other => {
-                problems.push(format!("LOG_LEVEL: `{other}` is not one of error, warn, info, debug, trace"));
+                problems.push(format!(
+                    "LOG_LEVEL: `{other}` is not one of error, warn, info, debug, trace"
+                ));
                 tracing::Level::INFO
             }
         };
@@ -76,7 +89,12 @@ impl Config {
             let env = |what: &str| format!("DB_{}_{what}", db.env);
             let url = var(&env("URL"));
             if url.is_none() {
-                problems.push(format!("{} is not set: where database `{}` ({}) is", env("URL"), db.name, db.engine_name));
+                problems.push(format!(
+                    "{} is not set: where database `{}` ({}) is",
+                    env("URL"),
+                    db.name,
+                    db.engine_name
+                ));
             }
             let mut number = |what: &str, default: u64| -> u64 {
                 match var(&env(what)) {
@@ -103,7 +121,12 @@ impl Config {
             databases.push((i, url.unwrap_or_default(), var(&env("PASSWORD")), settings));
         }
         match service {
-            Some(service) if problems.is_empty() => Ok(Config { service, port, log_level, databases }),
+            Some(service) if problems.is_empty() => Ok(Config {
+                service,
+                port,
+                log_level,
+                databases,
+            }),
             _ => Err(problems),
         }
     }
@@ -114,9 +137,15 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map_or("serve", String::as_str);
     if args.len() > 1 || !matches!(command, "serve" | "migrate" | "healthcheck") {
-        let binary = std::env::args().next().unwrap_or_else(|| system.name.to_owned());
+        let binary = std::env::args()
+            .next()
+            .unwrap_or_else(|| system.name.to_owned());
         eprintln!("{}", USAGE.replace("BINARY", &binary));
-        return if matches!(command, "help" | "--help" | "-h") { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        return if matches!(command, "help" | "--help" | "-h") {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
     }
     if command == "healthcheck" {
         return healthcheck();
@@ -124,7 +153,10 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
     let config = match Config::from_env(system) {
         Ok(c) => c,
         Err(problems) => {
-            eprintln!("{}: the configuration in the environment is not usable:", system.name);
+            eprintln!(
+                "{}: the configuration in the environment is not usable:",
+                system.name
+            );
             for p in problems {
                 eprintln!("  - {p}");
             }
@@ -137,7 +169,10 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
         .with_current_span(false)
         .with_target(false)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}: cannot start the async runtime: {e}", system.name);
@@ -160,10 +195,20 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
     }
 }
 
-fn connect(system: &'static System, config: &Config, metrics: &Arc<Registry>) -> Result<Vec<Option<Arc<Db>>>, String> {
+fn connect(
+    system: &'static System,
+    config: &Config,
+    metrics: &Arc<Registry>,
+) -> Result<Vec<Option<Arc<Db>>>, String> {
     let mut dbs: Vec<Option<Arc<Db>>> = system.databases.iter().map(|_| None).collect();
     for (i, url, password, settings) in &config.databases {
-        let db = Db::connect_lazy(&system.databases[*i], url, password.as_deref(), *settings, Arc::clone(metrics))?;
+        let db = Db::connect_lazy(
+            &system.databases[*i],
+            url,
+            password.as_deref(),
+            *settings,
+            Arc::clone(metrics),
+        )?;
         dbs[*i] = Some(Arc::new(db));
     }
     Ok(dbs)
@@ -177,7 +222,10 @@ async fn migrate(system: &'static System, config: &Config) -> Result<(), String>
         let mut waited = Duration::ZERO;
         while !db.ping().await {
             if waited >= Duration::from_secs(60) {
-                return Err(format!("database `{}` did not answer for 60 seconds", db.def.name));
+                return Err(format!(
+                    "database `{}` did not answer for 60 seconds",
+                    db.def.name
+                ));
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
             waited += Duration::from_secs(1);
@@ -188,10 +236,18 @@ async fn migrate(system: &'static System, config: &Config) -> Result<(), String>
     Ok(())
 }
 
-async fn serve(system: &'static System, config: Config, prefix_of: fn(&str) -> &'static str) -> Result<(), String> {
+async fn serve(
+    system: &'static System,
+    config: Config,
+    prefix_of: fn(&str) -> &'static str,
+) -> Result<(), String> {
     let service = config.service;
     let metrics = Arc::new(Registry::new(service.metrics));
-    metrics.set("service_info", &[system.name, service.name, system.version], 1.0);
+    metrics.set(
+        "service_info",
+        &[system.name, service.name, system.version],
+        1.0,
+    );
     for (name, labels, value) in service.series {
         metrics.ensure(name, labels);
         metrics.add(name, labels, *value);
@@ -213,12 +269,21 @@ async fn serve(system: &'static System, config: Config, prefix_of: fn(&str) -> &
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
     });
-    let state = Arc::new(AppState { service, dbs, metrics });
+    let state = Arc::new(AppState {
+        service,
+        dbs,
+        metrics,
+    });
     let app = http::router(state, prefix_of);
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", config.port))?;
-    tracing::info!(service = service.name, port = config.port, version = system.version, "serving");
+    tracing::info!(
+        service = service.name,
+        port = config.port,
+        version = system.version,
+        "serving"
+    );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -237,7 +302,10 @@ async fn serve(system: &'static System, config: Config, prefix_of: fn(&str) -> &
         }
         Ok(Ok(Err(e))) => Err(format!("the server failed: {e}")),
         Ok(Err(e)) => Err(format!("the server task failed: {e}")),
-        Err(_) => Err(format!("requests were still running {} seconds after the signal", SHUTDOWN_GRACE.as_secs())),
+        Err(_) => Err(format!(
+            "requests were still running {} seconds after the signal",
+            SHUTDOWN_GRACE.as_secs()
+        )),
     }
 }
 
@@ -258,18 +326,23 @@ async fn shutdown_signal() {
 
 /// Asks the service on $PORT of this host for /readyz: the image has no HTTP client.
 fn healthcheck() -> ExitCode {
-    let port = var("PORT").and_then(|p| p.parse::<u16>().ok()).unwrap_or(8080);
+    let port = var("PORT")
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(8080);
     let ask = || -> std::io::Result<String> {
         let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
         stream.set_read_timeout(Some(Duration::from_secs(3)))?;
-        stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer)?;
         Ok(answer)
     };
     match ask() {
-        Ok(answer) if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") => ExitCode::SUCCESS,
+        Ok(answer) if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") => {
+            ExitCode::SUCCESS
+        }
         Ok(answer) => {
             eprintln!("not ready: {}", answer.lines().next().unwrap_or(""));
             ExitCode::FAILURE

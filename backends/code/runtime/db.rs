@@ -87,7 +87,10 @@ macro_rules! checked {
     ($conn:expr, $result:expr) => {{
         let result = $result;
         if let Err(e) = &result {
-            if matches!(e, sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)) {
+            if matches!(
+                e,
+                sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)
+            ) {
                 $conn.close_on_drop();
             }
         }
@@ -111,7 +114,9 @@ where
     usize: sqlx::ColumnIndex<R>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect()
+    (0..row.len())
+        .map(|i| row.try_get::<Option<String>, _>(i))
+        .collect()
 }
 
 /// Pool settings: the spec's, unless the environment overrides them.
@@ -141,7 +146,12 @@ impl Db {
                 .idle_timeout(Some(s.idle_timeout))
                 .test_before_acquire(false)
         }
-        let bad = |e: sqlx::Error| format!("DB_{}_URL is not a usable {} URL: {e}", def.env, def.engine_name);
+        let bad = |e: sqlx::Error| {
+            format!(
+                "DB_{}_URL is not a usable {} URL: {e}",
+                def.env, def.engine_name
+            )
+        };
         let pool = match def.engine {
             Engine::Postgresql => {
                 let mut o: sqlx::postgres::PgConnectOptions = url.parse().map_err(bad)?;
@@ -150,7 +160,10 @@ impl Db {
                 }
                 // Options travel as `-c name=value` words: a space in a value is escaped.
                 let isolation = def.isolation.replace(' ', "\\ ");
-                o = o.options([("TimeZone", "UTC"), ("default_transaction_isolation", isolation.as_str())]);
+                o = o.options([
+                    ("TimeZone", "UTC"),
+                    ("default_transaction_isolation", isolation.as_str()),
+                ]);
                 Pool::Pg(options(settings).connect_lazy_with(o))
             }
             Engine::Mysql => {
@@ -163,7 +176,8 @@ impl Db {
                 Pool::My(
                     options(settings)
                         .after_connect(move |conn, _| {
-                            let sql = format!("SET SESSION TRANSACTION ISOLATION LEVEL {isolation}");
+                            let sql =
+                                format!("SET SESSION TRANSACTION ISOLATION LEVEL {isolation}");
                             Box::pin(async move {
                                 sqlx::query(&sql).execute(conn).await?;
                                 Ok(())
@@ -193,8 +207,11 @@ impl Db {
         let start = Instant::now();
         let result = pool.acquire().await;
         let labels = [self.def.name];
-        self.metrics
-            .observe("db_pool_acquire_duration_seconds", &labels, start.elapsed().as_secs_f64());
+        self.metrics.observe(
+            "db_pool_acquire_duration_seconds",
+            &labels,
+            start.elapsed().as_secs_f64(),
+        );
         match result {
             Ok(conn) => Ok(conn),
             Err(e) => {
@@ -206,7 +223,11 @@ impl Db {
         }
     }
 
-    pub async fn fetch_all(&self, sql: &str, params: &[Option<String>]) -> Result<Vec<Row>, DbError> {
+    pub async fn fetch_all(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<Row>, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
             let rows = checked!(conn, query!(sql, params).fetch_all(&mut *conn).await)?;
@@ -214,7 +235,11 @@ impl Db {
         })
     }
 
-    pub async fn fetch_optional(&self, sql: &str, params: &[Option<String>]) -> Result<Option<Row>, DbError> {
+    pub async fn fetch_optional(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Option<Row>, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
             let row = checked!(conn, query!(sql, params).fetch_optional(&mut *conn).await)?;
@@ -308,17 +333,28 @@ impl Db {
         })
         .await
         .unwrap_or(false);
-        self.metrics.set("db_up", &[self.def.name], if ok { 1.0 } else { 0.0 });
+        self.metrics
+            .set("db_up", &[self.def.name], if ok { 1.0 } else { 0.0 });
         ok
     }
 
     /// Pool gauges, read when `/metrics` is scraped.
     pub fn record_pool(&self) {
-        let (size, idle, max) = on_pool!(self, p => (p.size(), p.num_idle(), p.options().get_max_connections()));
+        let (size, idle, max) =
+            on_pool!(self, p => (p.size(), p.num_idle(), p.options().get_max_connections()));
         let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
-        self.metrics.set("db_pool_connections", &[self.def.name, "idle"], f64::from(idle));
-        self.metrics.set("db_pool_connections", &[self.def.name, "in_use"], f64::from(size - idle));
-        self.metrics.set("db_pool_max_connections", &[self.def.name], f64::from(max));
+        self.metrics.set(
+            "db_pool_connections",
+            &[self.def.name, "idle"],
+            f64::from(idle),
+        );
+        self.metrics.set(
+            "db_pool_connections",
+            &[self.def.name, "in_use"],
+            f64::from(size - idle),
+        );
+        self.metrics
+            .set("db_pool_max_connections", &[self.def.name], f64::from(max));
     }
 
     /// Applies the schema when the database has none; leaves it alone when it has this one;
@@ -334,26 +370,44 @@ impl Db {
                 let mut conn = p.acquire().await.map_err(failed)?;
                 let mut tx = conn.begin().await.map_err(failed)?;
                 // Held until the transaction ends.
-                sqlx::query("SELECT pg_advisory_xact_lock(7436510911)").execute(&mut *tx).await.map_err(failed)?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7436510911)")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
                 sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"))
                     .execute(&mut *tx).await.map_err(failed)?;
-                let found: Option<String> = sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
-                    .fetch_optional(&mut *tx).await.map_err(failed)?;
+                let found: Option<String> =
+                    sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed)?;
                 if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
                     return verdict;
                 }
                 for statement in schema {
-                    sqlx::query(statement).execute(&mut *tx).await.map_err(failed)?;
+                    sqlx::query(statement)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed)?;
                 }
-                sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES ($1)")).bind(digest).execute(&mut *tx).await.map_err(failed)?;
+                sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES ($1)"))
+                    .bind(digest)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
                 tx.commit().await.map_err(failed)?;
             }
             Pool::My(p) => {
                 let mut conn = p.acquire().await.map_err(failed)?;
                 let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('v5c_migrate', 120)")
-                    .fetch_one(&mut *conn).await.map_err(failed)?;
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(failed)?;
                 if got != Some(1) {
-                    return Err(format!("database `{}`: another migration held the lock for two minutes", self.def.name));
+                    return Err(format!(
+                        "database `{}`: another migration held the lock for two minutes",
+                        self.def.name
+                    ));
                 }
                 let result = async {
                     sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest VARCHAR(64) NOT NULL, applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))"))
@@ -372,13 +426,18 @@ impl Db {
                     Ok("applied")
                 }
                 .await;
-                let _ = sqlx::query("SELECT RELEASE_LOCK('v5c_migrate')").execute(&mut *conn).await;
+                let _ = sqlx::query("SELECT RELEASE_LOCK('v5c_migrate')")
+                    .execute(&mut *conn)
+                    .await;
                 return result;
             }
             Pool::Lite(p) => {
                 let mut conn = p.acquire().await.map_err(failed)?;
                 // BEGIN IMMEDIATE takes the write lock at once.
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(failed)?;
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(failed)?;
                 let result = async {
                     sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"))
                         .execute(&mut *conn).await.map_err(failed)?;
@@ -404,7 +463,11 @@ impl Db {
 }
 
 /// What to do given the schema digest a database records: `None` to apply the schema.
-fn verdict(database: &str, found: Option<&str>, digest: &str) -> Option<Result<&'static str, String>> {
+fn verdict(
+    database: &str,
+    found: Option<&str>,
+    digest: &str,
+) -> Option<Result<&'static str, String>> {
     match found {
         None => None,
         Some(d) if d == digest => Some(Ok("already applied")),

@@ -11,11 +11,11 @@ use super::model::{Api, Record, Rejection, Resource, Service, Table};
 use super::values::{self, Engine, Invalid};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{get, MethodRouter};
 use axum::Router;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -87,11 +87,23 @@ fn from_db(e: DbError) -> Failure {
     match e {
         DbError::Unavailable(m) => {
             tracing::warn!(error = %m, "database unavailable");
-            Failure::new(StatusCode::SERVICE_UNAVAILABLE, "the database is not available; try again")
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not available; try again",
+            )
         }
-        DbError::Unique(m) => Failure::new(StatusCode::CONFLICT, format!("a row with these values exists: {m}")),
-        DbError::Reference(m) => Failure::new(StatusCode::CONFLICT, format!("other rows refer to this one: {m}")),
-        DbError::Rejected(m) => Failure::invalid(vec![Invalid::new("", format!("the database refused a value: {m}"))]),
+        DbError::Unique(m) => Failure::new(
+            StatusCode::CONFLICT,
+            format!("a row with these values exists: {m}"),
+        ),
+        DbError::Reference(m) => Failure::new(
+            StatusCode::CONFLICT,
+            format!("other rows refer to this one: {m}"),
+        ),
+        DbError::Rejected(m) => Failure::invalid(vec![Invalid::new(
+            "",
+            format!("the database refused a value: {m}"),
+        )]),
         DbError::Internal(m) => {
             tracing::error!(error = %m, "query failed");
             Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -120,7 +132,13 @@ enum Op {
 }
 
 /// Records the request in the http metrics.
-async fn measured<F>(state: &AppState, component: &'static str, route: &'static str, method: &'static str, work: F) -> Response
+async fn measured<F>(
+    state: &AppState,
+    component: &'static str,
+    route: &'static str,
+    method: &'static str,
+    work: F,
+) -> Response
 where
     F: Future<Output = Result<Response, Failure>>,
 {
@@ -131,9 +149,11 @@ where
     let status = response.status().as_u16().to_string();
     let labels = [component, route, method, status.as_str()];
     state.metrics.inc("http_requests_total", &labels);
-    state
-        .metrics
-        .observe("http_request_duration_seconds", &labels, start.elapsed().as_secs_f64());
+    state.metrics.observe(
+        "http_request_duration_seconds",
+        &labels,
+        start.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -155,7 +175,13 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
         for resource in api.resources {
             let collection = leak(format!("{prefix}{}", resource.path));
             let item = leak(
-                resource.table.keys.iter().fold(collection.to_owned(), |path, k| format!("{path}/{{{}}}", resource.table.fields[*k].name)),
+                resource
+                    .table
+                    .keys
+                    .iter()
+                    .fold(collection.to_owned(), |path, k| {
+                        format!("{path}/{{{}}}", resource.table.fields[*k].name)
+                    }),
             );
             let mut on_collection: MethodRouter<Shared> = MethodRouter::new();
             let mut on_item: MethodRouter<Shared> = MethodRouter::new();
@@ -165,14 +191,18 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
                     let status = status.to_string();
                     let labels = [c, route, method, status.as_str()];
                     state.metrics.ensure("http_requests_total", &labels);
-                    state.metrics.ensure("http_request_duration_seconds", &labels);
+                    state
+                        .metrics
+                        .ensure("http_request_duration_seconds", &labels);
                 }
             };
             if resource.list {
                 series(collection, "GET", Op::List);
-                on_collection = on_collection.get(move |State(s): State<Shared>, RawQuery(q): RawQuery| async move {
-                    measured(&s, c, collection, "GET", list(&s, resource, q)).await
-                });
+                on_collection = on_collection.get(
+                    move |State(s): State<Shared>, RawQuery(q): RawQuery| async move {
+                        measured(&s, c, collection, "GET", list(&s, resource, q)).await
+                    },
+                );
             }
             if resource.create {
                 series(collection, "POST", Op::Create);
@@ -182,25 +212,45 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             }
             if resource.get {
                 series(item, "GET", Op::Get);
-                on_item = on_item.get(move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
-                    measured(&s, c, item, "GET", fetch(&s, resource, key)).await
-                });
+                on_item = on_item.get(
+                    move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
+                        measured(&s, c, item, "GET", fetch(&s, resource, key)).await
+                    },
+                );
             }
             if resource.update {
                 for (method, full) in [(Method::PUT, true), (Method::PATCH, false)] {
                     let name = if full { "PUT" } else { "PATCH" };
                     series(item, name, Op::Update);
-                    let handler = move |State(s): State<Shared>, Path(key): Path<Vec<String>>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
-                        measured(&s, c, item, name, update(&s, api, resource, key, body, full)).await
+                    let handler = move |State(s): State<Shared>,
+                                        Path(key): Path<Vec<String>>,
+                                        body: Result<
+                        Bytes,
+                        axum::extract::rejection::BytesRejection,
+                    >| async move {
+                        measured(
+                            &s,
+                            c,
+                            item,
+                            name,
+                            update(&s, api, resource, key, body, full),
+                        )
+                        .await
                     };
-                    on_item = on_item.on(axum::routing::MethodFilter::try_from(method).expect("PUT and PATCH are filters"), handler);
+                    on_item = on_item.on(
+                        axum::routing::MethodFilter::try_from(method)
+                            .expect("PUT and PATCH are filters"),
+                        handler,
+                    );
                 }
             }
             if resource.delete {
                 series(item, "DELETE", Op::Delete);
-                on_item = on_item.delete(move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
-                    measured(&s, c, item, "DELETE", delete(&s, api, resource, key)).await
-                });
+                on_item = on_item.delete(
+                    move |State(s): State<Shared>, Path(key): Path<Vec<String>>| async move {
+                        measured(&s, c, item, "DELETE", delete(&s, api, resource, key)).await
+                    },
+                );
             }
             if resource.list || resource.create {
                 router = router.route(collection, on_collection);
@@ -211,7 +261,10 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
         }
     }
     router
-        .route("/healthz", get(|| async { axum::Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "no such route") })
@@ -242,7 +295,10 @@ async fn metrics(State(s): State<Shared>) -> Response {
         db.record_pool();
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
         .into_response()
@@ -263,7 +319,9 @@ fn placeholder(engine: Engine, n: usize) -> String {
 
 /// `write` of a field with its placeholder.
 fn param(table: &Table, field: usize, n: usize) -> String {
-    table.fields[field].write.replace("{}", &placeholder(table.engine, n))
+    table.fields[field]
+        .write
+        .replace("{}", &placeholder(table.engine, n))
 }
 
 fn row_json(table: &Table, row: Vec<Option<String>>) -> Value {
@@ -289,7 +347,9 @@ fn key_texts(table: &Table, parts: &[String]) -> Result<Vec<String>, Failure> {
         .map(|(k, part)| {
             let field = &table.fields[*k];
             let value = match field.ty {
-                values::Ty::Int { .. } => part.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
+                values::Ty::Int { .. } => {
+                    part.parse::<i64>().map(Value::from).unwrap_or(Value::Null)
+                }
                 _ => Value::String(part.clone()),
             };
             match values::encode(table.engine, field, &value) {
@@ -309,7 +369,10 @@ fn key_json(parts: &[String]) -> Value {
 }
 
 fn not_found(table: &Table) -> Failure {
-    Failure::new(StatusCode::NOT_FOUND, format!("no {} with this key", table.entity))
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        format!("no {} with this key", table.entity),
+    )
 }
 
 /// `k1 = p AND k2 = p…`, the parameters numbered from `first`.
@@ -318,75 +381,151 @@ fn key_where(table: &Table, first: usize) -> String {
         .keys
         .iter()
         .enumerate()
-        .map(|(n, k)| format!("{} = {}", table.fields[*k].column, param(table, *k, first + n)))
+        .map(|(n, k)| {
+            format!(
+                "{} = {}",
+                table.fields[*k].column,
+                param(table, *k, first + n)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" AND ")
 }
 
 fn select_by_key(table: &Table) -> String {
-    format!("SELECT {} FROM {} WHERE {}", table.select, table.name, key_where(table, 1))
+    format!(
+        "SELECT {} FROM {} WHERE {}",
+        table.select,
+        table.name,
+        key_where(table, 1)
+    )
 }
 
-async fn list(s: &AppState, resource: &Resource, query: Option<String>) -> Result<Response, Failure> {
+async fn list(
+    s: &AppState,
+    resource: &Resource,
+    query: Option<String>,
+) -> Result<Response, Failure> {
     let table = resource.table;
     let mut limit = DEFAULT_LIMIT;
     let mut after = None;
-    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value).ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, format!("`{name}` is not valid percent-encoding")))?;
+        let value = percent_decode(value).ok_or_else(|| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{name}` is not valid percent-encoding"),
+            )
+        })?;
         match name {
             "limit" => {
                 limit = value
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=MAX_ROWS).contains(n))
-                    .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, format!("`limit` must be a whole number from 1 to {MAX_ROWS}")))?;
+                    .ok_or_else(|| {
+                        Failure::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("`limit` must be a whole number from 1 to {MAX_ROWS}"),
+                        )
+                    })?;
             }
             "after" => after = Some(value),
             other => {
                 return Err(Failure::new(
                     StatusCode::BAD_REQUEST,
-                    format!("unknown query parameter `{other}`: the parameters are `limit` and `after`"),
+                    format!(
+                        "unknown query parameter `{other}`: the parameters are `limit` and `after`"
+                    ),
                 ));
             }
         }
     }
     // Qualified: PostgreSQL would take a bare name for the output column of the same name,
     // which is the text the select list casts it to, and sort as text.
-    let columns: Vec<String> = table.keys.iter().map(|k| format!("{}.{}", table.name, table.fields[*k].column)).collect();
-    let tuple = |items: Vec<String>| if items.len() == 1 { items.concat() } else { format!("({})", items.join(", ")) };
+    let columns: Vec<String> = table
+        .keys
+        .iter()
+        .map(|k| format!("{}.{}", table.name, table.fields[*k].column))
+        .collect();
+    let tuple = |items: Vec<String>| {
+        if items.len() == 1 {
+            items.concat()
+        } else {
+            format!("({})", items.join(", "))
+        }
+    };
     let mut params = Vec::new();
     let mut sql = format!("SELECT {} FROM {}", table.select, table.name);
     if let Some(after) = after {
-        let bad = || Failure::new(StatusCode::BAD_REQUEST, format!("`after` must be the `next` of the page before, a key of {}", table.entity));
+        let bad = || {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`after` must be the `next` of the page before, a key of {}",
+                    table.entity
+                ),
+            )
+        };
         // A key of one field is itself; of several, a JSON array.
         let parts: Vec<String> = if table.keys.len() == 1 {
             vec![after]
         } else {
             match serde_json::from_str::<Vec<Value>>(&after) {
-                Ok(values) => values.into_iter().map(|v| match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }).collect(),
+                Ok(values) => values
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect(),
                 Err(_) => return Err(bad()),
             }
         };
-        params = key_texts(table, &parts).map_err(|_| bad())?.into_iter().map(Some).collect();
+        params = key_texts(table, &parts)
+            .map_err(|_| bad())?
+            .into_iter()
+            .map(Some)
+            .collect();
         let placeholders = table
             .keys
             .iter()
             .enumerate()
-            .map(|(n, k)| table.fields[*k].compare.replace("{}", &placeholder(table.engine, n + 1)))
+            .map(|(n, k)| {
+                table.fields[*k]
+                    .compare
+                    .replace("{}", &placeholder(table.engine, n + 1))
+            })
             .collect();
-        sql.push_str(&format!(" WHERE {} > {}", tuple(columns.clone()), tuple(placeholders)));
+        sql.push_str(&format!(
+            " WHERE {} > {}",
+            tuple(columns.clone()),
+            tuple(placeholders)
+        ));
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", columns.join(", ")));
-    let rows = db_of(s, table).fetch_all(&sql, &params).await.map_err(from_db)?;
+    let rows = db_of(s, table)
+        .fetch_all(&sql, &params)
+        .await
+        .map_err(from_db)?;
     let full = rows.len() == limit;
     let items: Vec<Value> = rows.into_iter().map(|r| row_json(table, r)).collect();
     let next = match items.last() {
         Some(last) if full => {
-            let key: Vec<Value> = table.keys.iter().map(|k| last.get(table.fields[*k].name).cloned().unwrap_or(Value::Null)).collect();
+            let key: Vec<Value> = table
+                .keys
+                .iter()
+                .map(|k| {
+                    last.get(table.fields[*k].name)
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                })
+                .collect();
             match key.as_slice() {
                 [one] => one.clone(),
                 _ => Value::String(Value::Array(key).to_string()),
@@ -434,18 +573,29 @@ async fn fetch(s: &AppState, resource: &Resource, key: Vec<String>) -> Result<Re
     }
 }
 
-fn parse_body(body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Value, Failure> {
+fn parse_body(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Value, Failure> {
     let body = body.map_err(|e| {
         let status = e.status();
         Failure::new(status, e.body_text())
     })?;
-    serde_json::from_slice(&body).map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("the body is not JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        )
+    })
 }
 
 fn prefixed(prefix: &str, mut problems: Vec<Invalid>) -> Vec<Invalid> {
     if !prefix.is_empty() {
         for p in &mut problems {
-            p.field = if p.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", p.field) };
+            p.field = if p.field.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{}", p.field)
+            };
         }
     }
     problems
@@ -455,38 +605,69 @@ fn prefixed(prefix: &str, mut problems: Vec<Invalid>) -> Vec<Invalid> {
 /// `required` demands every field that has no default; `fill_key` (a create) fills a key
 /// with a random UUID when the spec says so, and otherwise (an update) leaves the key to the
 /// path.
-fn columns(table: &Table, record: &Record, required: bool, fill_key: bool) -> Result<Vec<(usize, Option<String>)>, Vec<Invalid>> {
+fn columns(
+    table: &Table,
+    record: &Record,
+    required: bool,
+    fill_key: bool,
+) -> Result<Vec<(usize, Option<String>)>, Vec<Invalid>> {
     let mut problems = Vec::new();
     for name in record.keys() {
         if !table.fields.iter().any(|f| f.name == name) {
-            problems.push(Invalid::new(name.clone(), format!("{} has no field `{name}`", table.entity)));
+            problems.push(Invalid::new(
+                name.clone(),
+                format!("{} has no field `{name}`", table.entity),
+            ));
         }
     }
     let mut out = Vec::new();
     for (i, field) in table.fields.iter().enumerate() {
         match record.get(field.name) {
-            Some(_) if field.identity => problems.push(Invalid::new(field.name, "is numbered by the database and may not be given")),
+            Some(_) if field.identity => problems.push(Invalid::new(
+                field.name,
+                "is numbered by the database and may not be given",
+            )),
             Some(value) => match values::encode(table.engine, field, value) {
                 Ok(text) => out.push((i, text)),
                 Err(p) => problems.push(p),
             },
-            None if field.random_uuid && fill_key => out.push((i, Some(uuid::Uuid::new_v4().hyphenated().to_string()))),
+            None if field.random_uuid && fill_key => {
+                out.push((i, Some(uuid::Uuid::new_v4().hyphenated().to_string())))
+            }
             // An update's key is in its path.
-            None if required && !field.has_default && !field.nullable && !field.identity && !field.random_uuid && (fill_key || !table.keys.contains(&i)) => {
+            None if required
+                && !field.has_default
+                && !field.nullable
+                && !field.identity
+                && !field.random_uuid
+                && (fill_key || !table.keys.contains(&i)) =>
+            {
                 problems.push(Invalid::new(field.name, "is required"));
             }
             None => {}
         }
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
-async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Response, Failure> {
+async fn create(
+    s: &AppState,
+    api: &Api,
+    resource: &Resource,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
     let table = resource.table;
     let (records, batch) = match parse_body(body)? {
         Value::Array(items) => {
             if items.is_empty() || items.len() > MAX_ROWS {
-                return Err(Failure::invalid(vec![Invalid::new("", format!("a batch holds from 1 to {MAX_ROWS} records"))]));
+                return Err(Failure::invalid(vec![Invalid::new(
+                    "",
+                    format!("a batch holds from 1 to {MAX_ROWS} records"),
+                )]));
             }
             (items, true)
         }
@@ -496,7 +677,11 @@ async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes
     let mut problems = Vec::new();
     let mut sets = Vec::with_capacity(records.len());
     for (n, value) in records.into_iter().enumerate() {
-        let prefix = if batch { format!("[{n}]") } else { String::new() };
+        let prefix = if batch {
+            format!("[{n}]")
+        } else {
+            String::new()
+        };
         let mut record = match values::object(value) {
             Ok(r) => r,
             Err(p) => {
@@ -508,7 +693,18 @@ async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes
             match from_rejection(r) {
                 f if f.status == StatusCode::UNPROCESSABLE_ENTITY => {
                     let fields = f.body["fields"].as_array().cloned().unwrap_or_default();
-                    problems.extend(prefixed(&prefix, fields.iter().map(|v| Invalid::new(v["field"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or(""))).collect()));
+                    problems.extend(prefixed(
+                        &prefix,
+                        fields
+                            .iter()
+                            .map(|v| {
+                                Invalid::new(
+                                    v["field"].as_str().unwrap_or(""),
+                                    v["message"].as_str().unwrap_or(""),
+                                )
+                            })
+                            .collect(),
+                    ));
                     continue;
                 }
                 f => return Err(f),
@@ -529,24 +725,42 @@ async fn create(s: &AppState, api: &Api, resource: &Resource, body: Result<Bytes
     let rows = match db.write_all(&writes).await {
         Ok(rows) => rows,
         Err(DbError::Unique(m)) => return Err(unique_conflict(table, &m)),
-        Err(DbError::Reference(m)) => return Err(missing_references(s, table, &sets, batch, &m).await),
+        Err(DbError::Reference(m)) => {
+            return Err(missing_references(s, table, &sets, batch, &m).await)
+        }
         Err(e) => return Err(from_db(e)),
     };
-    let mut created: Vec<Value> = rows.into_iter().map(|r| r.map_or(Value::Null, |r| row_json(table, r))).collect();
-    let body = if batch { Value::Array(created) } else { created.pop().unwrap_or(Value::Null) };
+    let mut created: Vec<Value> = rows
+        .into_iter()
+        .map(|r| r.map_or(Value::Null, |r| row_json(table, r)))
+        .collect();
+    let body = if batch {
+        Value::Array(created)
+    } else {
+        created.pop().unwrap_or(Value::Null)
+    };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
     let names: Vec<&str> = cols.iter().map(|(i, _)| table.fields[*i].column).collect();
-    let exprs: Vec<String> = cols.iter().enumerate().map(|(n, (i, _))| param(table, *i, n + 1)).collect();
+    let exprs: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(n, (i, _))| param(table, *i, n + 1))
+        .collect();
     let mut sql = if cols.is_empty() {
         match table.engine {
             Engine::Mysql => format!("INSERT INTO {} () VALUES ()", table.name),
             _ => format!("INSERT INTO {} DEFAULT VALUES", table.name),
         }
     } else {
-        format!("INSERT INTO {} ({}) VALUES ({})", table.name, names.join(", "), exprs.join(", "))
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            table.name,
+            names.join(", "),
+            exprs.join(", ")
+        )
     };
     if table.returning {
         sql.push_str(&format!(" RETURNING {}", table.select));
@@ -560,19 +774,37 @@ fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
     Write {
         sql,
         params: cols.iter().map(|(_, t)| t.clone()).collect(),
-        keys: if keys.len() == table.keys.len() { keys } else { Vec::new() },
+        keys: if keys.len() == table.keys.len() {
+            keys
+        } else {
+            Vec::new()
+        },
         then_select: (!table.returning).then(|| select_by_key(table)),
     }
 }
 
 /// 409 naming the fields of the unique constraint the database named.
 fn unique_conflict(table: &Table, message: &str) -> Failure {
-    let unique = table.uniques.iter().find(|u| message.contains(&format!("'{}'", u.name)) || message.contains(&format!("\"{}\"", u.name)) || message.contains(&format!(".{}'", u.name))).or_else(|| {
-        // SQLite: "UNIQUE constraint failed: table.a, table.b".
-        let failed = message.split_once("failed: ")?.1;
-        let columns: Vec<&str> = failed.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect();
-        table.uniques.iter().find(|u| u.columns == columns.as_slice())
-    });
+    let unique = table
+        .uniques
+        .iter()
+        .find(|u| {
+            message.contains(&format!("'{}'", u.name))
+                || message.contains(&format!("\"{}\"", u.name))
+                || message.contains(&format!(".{}'", u.name))
+        })
+        .or_else(|| {
+            // SQLite: "UNIQUE constraint failed: table.a, table.b".
+            let failed = message.split_once("failed: ")?.1;
+            let columns: Vec<&str> = failed
+                .split(", ")
+                .map(|c| c.rsplit('.').next().unwrap_or(c))
+                .collect();
+            table
+                .uniques
+                .iter()
+                .find(|u| u.columns == columns.as_slice())
+        });
     let fields: Vec<&str> = unique.map(|u| u.fields.to_vec()).unwrap_or_default();
     let clash = format!("another {} has this value", table.entity);
     Failure {
@@ -586,39 +818,75 @@ fn unique_conflict(table: &Table, message: &str) -> Failure {
 
 /// 422 naming each reference field whose row does not exist (looked up after the
 /// transaction failed, so the usual path costs nothing).
-async fn missing_references(s: &AppState, table: &Table, records: &[Record], batch: bool, message: &str) -> Failure {
+async fn missing_references(
+    s: &AppState,
+    table: &Table,
+    records: &[Record],
+    batch: bool,
+    message: &str,
+) -> Failure {
     let db = db_of(s, table);
     let mut problems = Vec::new();
     for (n, record) in records.iter().enumerate() {
         for reference in table.references {
-            let Some(value) = record.get(reference.field) else { continue };
-            let Some(field) = table.fields.iter().find(|f| f.name == reference.field) else { continue };
-            let Ok(Some(text)) = values::encode(table.engine, field, value) else { continue };
-            let sql = reference.exists.replace("{}", &placeholder(table.engine, 1));
+            let Some(value) = record.get(reference.field) else {
+                continue;
+            };
+            let Some(field) = table.fields.iter().find(|f| f.name == reference.field) else {
+                continue;
+            };
+            let Ok(Some(text)) = values::encode(table.engine, field, value) else {
+                continue;
+            };
+            let sql = reference
+                .exists
+                .replace("{}", &placeholder(table.engine, 1));
             if let Ok(None) = db.fetch_optional(&sql, &[Some(text)]).await {
-                let name = if batch { format!("[{n}].{}", reference.field) } else { reference.field.to_owned() };
+                let name = if batch {
+                    format!("[{n}].{}", reference.field)
+                } else {
+                    reference.field.to_owned()
+                };
                 problems.push(Invalid::new(name, "refers to a row that does not exist"));
             }
         }
     }
     if problems.is_empty() {
-        problems.push(Invalid::new("", format!("a reference names a row that does not exist: {message}")));
+        problems.push(Invalid::new(
+            "",
+            format!("a reference names a row that does not exist: {message}"),
+        ));
     }
     Failure::invalid(problems)
 }
 
-async fn update(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>, body: Result<Bytes, axum::extract::rejection::BytesRejection>, full: bool) -> Result<Response, Failure> {
+async fn update(
+    s: &AppState,
+    api: &Api,
+    resource: &Resource,
+    key: Vec<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    full: bool,
+) -> Result<Response, Failure> {
     let table = resource.table;
     let key_value = key_json(&key);
     let key = key_texts(table, &key)?;
     let mut record = values::object(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
-    hook(|| (api.hooks.before_update)(table.entity, &key_value, &mut record)).map_err(from_rejection)?;
+    hook(|| (api.hooks.before_update)(table.entity, &key_value, &mut record))
+        .map_err(from_rejection)?;
     for (k, text) in table.keys.iter().zip(&key) {
         let field = &table.fields[*k];
         if let Some(given) = record.remove(field.name) {
-            let same = values::encode(table.engine, field, &given).ok().flatten().as_ref() == Some(text);
+            let same = values::encode(table.engine, field, &given)
+                .ok()
+                .flatten()
+                .as_ref()
+                == Some(text);
             if !same {
-                return Err(Failure::invalid(vec![Invalid::new(field.name, "is part of the key in the path and cannot change")]));
+                return Err(Failure::invalid(vec![Invalid::new(
+                    field.name,
+                    "is part of the key in the path and cannot change",
+                )]));
             }
         }
     }
@@ -626,21 +894,44 @@ async fn update(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>, 
     let db = db_of(s, table);
     let keys: Vec<Option<String>> = key.into_iter().map(Some).collect();
     let write = if cols.is_empty() {
-        Write { sql: select_by_key(table), params: keys, keys: Vec::new(), then_select: None }
+        Write {
+            sql: select_by_key(table),
+            params: keys,
+            keys: Vec::new(),
+            then_select: None,
+        }
     } else {
-        let sets: Vec<String> = cols.iter().enumerate().map(|(n, (i, _))| format!("{} = {}", table.fields[*i].column, param(table, *i, n + 1))).collect();
-        let mut sql = format!("UPDATE {} SET {} WHERE {}", table.name, sets.join(", "), key_where(table, cols.len() + 1));
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(n, (i, _))| format!("{} = {}", table.fields[*i].column, param(table, *i, n + 1)))
+            .collect();
+        let mut sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            table.name,
+            sets.join(", "),
+            key_where(table, cols.len() + 1)
+        );
         if table.returning {
             sql.push_str(&format!(" RETURNING {}", table.select));
         }
         let mut params: Vec<Option<String>> = cols.iter().map(|(_, t)| t.clone()).collect();
         params.extend(keys.iter().cloned());
-        Write { sql, params, keys, then_select: (!table.returning).then(|| select_by_key(table)) }
+        Write {
+            sql,
+            params,
+            keys,
+            then_select: (!table.returning).then(|| select_by_key(table)),
+        }
     };
     let rows = match db.write_all(std::slice::from_ref(&write)).await {
         Ok(rows) => rows,
         Err(DbError::Unique(m)) => return Err(unique_conflict(table, &m)),
-        Err(DbError::Reference(m)) => return Err(missing_references(s, table, std::slice::from_ref(&record), false, &m).await),
+        Err(DbError::Reference(m)) => {
+            return Err(
+                missing_references(s, table, std::slice::from_ref(&record), false, &m).await,
+            )
+        }
         Err(e) => return Err(from_db(e)),
     };
     match rows.into_iter().next().flatten() {
@@ -649,7 +940,12 @@ async fn update(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>, 
     }
 }
 
-async fn delete(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>) -> Result<Response, Failure> {
+async fn delete(
+    s: &AppState,
+    api: &Api,
+    resource: &Resource,
+    key: Vec<String>,
+) -> Result<Response, Failure> {
     let table = resource.table;
     let key_value = key_json(&key);
     let key: Vec<Option<String>> = key_texts(table, &key)?.into_iter().map(Some).collect();
@@ -658,7 +954,13 @@ async fn delete(s: &AppState, api: &Api, resource: &Resource, key: Vec<String>) 
     match db_of(s, table).execute(&sql, &key).await {
         Ok(0) => Err(not_found(table)),
         Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(DbError::Reference(_)) => Err(Failure::new(StatusCode::CONFLICT, format!("other rows refer to this {}; delete or change them first", table.entity))),
+        Err(DbError::Reference(_)) => Err(Failure::new(
+            StatusCode::CONFLICT,
+            format!(
+                "other rows refer to this {}; delete or change them first",
+                table.entity
+            ),
+        )),
         Err(e) => Err(from_db(e)),
     }
 }

@@ -27,7 +27,11 @@ pub struct MetricDef {
 
 enum Series {
     Value(f64),
-    Histogram { counts: Vec<u64>, sum: f64, count: u64 },
+    Histogram {
+        counts: Vec<u64>,
+        sum: f64,
+        count: u64,
+    },
 }
 
 /// Every series of one service's metrics.
@@ -48,11 +52,18 @@ impl Registry {
         }
     }
 
-    fn with<R>(&self, name: &str, labels: &[&str], f: impl FnOnce(&MetricDef, &mut Series) -> R) -> Option<R> {
+    fn with<R>(
+        &self,
+        name: &str,
+        labels: &[&str],
+        f: impl FnOnce(&MetricDef, &mut Series) -> R,
+    ) -> Option<R> {
         let i = self.defs.iter().position(|d| d.name == name)?;
         let def = &self.defs[i];
         debug_assert_eq!(def.labels.len(), labels.len(), "labels of {name}");
-        let mut map = self.series[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.series[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let series = map.entry(key(labels)).or_insert_with(|| match def.kind {
             Kind::Histogram => Series::Histogram {
                 counts: vec![0; def.buckets.len()],
@@ -110,9 +121,16 @@ impl Registry {
                 Kind::Gauge => "gauge",
                 Kind::Histogram => "histogram",
             };
-            let _ = writeln!(out, "# HELP {} {}", def.name, def.help.replace('\\', "\\\\").replace('\n', "\\n"));
+            let _ = writeln!(
+                out,
+                "# HELP {} {}",
+                def.name,
+                def.help.replace('\\', "\\\\").replace('\n', "\\n")
+            );
             let _ = writeln!(out, "# TYPE {} {kind}", def.name);
-            let map = series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let map = series
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (values, s) in map.iter() {
                 let labels = label_text(def.labels, values);
                 match s {
@@ -123,10 +141,21 @@ impl Registry {
                         let mut cumulative = 0;
                         for (le, n) in def.le.iter().zip(counts) {
                             cumulative += n;
-                            let _ = writeln!(out, "{}_bucket{{{}le=\"{le}\"}} {cumulative}", def.name, with_comma(&labels));
+                            let _ = writeln!(
+                                out,
+                                "{}_bucket{{{}le=\"{le}\"}} {cumulative}",
+                                def.name,
+                                with_comma(&labels)
+                            );
                         }
-                        let _ = writeln!(out, "{}_bucket{{{}le=\"+Inf\"}} {count}", def.name, with_comma(&labels));
-                        let _ = writeln!(out, "{}_sum{} {}", def.name, braces(&labels), number(*sum));
+                        let _ = writeln!(
+                            out,
+                            "{}_bucket{{{}le=\"+Inf\"}} {count}",
+                            def.name,
+                            with_comma(&labels)
+                        );
+                        let _ =
+                            writeln!(out, "{}_sum{} {}", def.name, braces(&labels), number(*sum));
                         let _ = writeln!(out, "{}_count{} {count}", def.name, braces(&labels));
                     }
                 }
@@ -140,7 +169,14 @@ fn label_text(names: &[&str], values: &[String]) -> String {
     names
         .iter()
         .zip(values)
-        .map(|(n, v)| format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .map(|(n, v)| {
+            format!(
+                "{n}=\"{}\"",
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            )
+        })
         .collect::<Vec<_>>()
         .join(",")
 }

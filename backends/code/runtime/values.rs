@@ -200,7 +200,12 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
             let text = match value {
                 Value::Number(n) => n.to_string(),
                 Value::String(s) => s.clone(),
-                _ => return Err(expected("a decimal number (or a string holding one)", value)),
+                _ => {
+                    return Err(expected(
+                        "a decimal number (or a string holding one)",
+                        value,
+                    ))
+                }
             };
             decimal(&text, *precision, *scale)
         }
@@ -212,7 +217,9 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
         Ty::Timestamp => {
             let s = value.as_str().ok_or_else(|| expected("a string", value))?;
             let t = chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|_| "must be an RFC 3339 instant such as 2026-01-31T12:00:00Z".to_string())?
+                .map_err(|_| {
+                    "must be an RFC 3339 instant such as 2026-01-31T12:00:00Z".to_string()
+                })?
                 .with_timezone(&chrono::Utc);
             Ok(match engine {
                 Engine::Postgresql => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -270,13 +277,18 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
 
 /// Canonical decimal text with at most `precision` digits, `scale` of them after the point.
 fn decimal(text: &str, precision: u32, scale: u32) -> Result<String, String> {
-    let bad = || format!("must be a decimal number with at most {precision} digits, {scale} after the point");
+    let bad = || {
+        format!("must be a decimal number with at most {precision} digits, {scale} after the point")
+    };
     let (sign, digits) = match text.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", text),
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let fraction = fraction.trim_end_matches('0');
@@ -291,7 +303,11 @@ fn decimal(text: &str, precision: u32, scale: u32) -> Result<String, String> {
         out.push_str(fraction);
         out.extend(std::iter::repeat_n('0', scale as usize - fraction.len()));
     }
-    if out.trim_start_matches('-').trim_matches(['0', '.']).is_empty() {
+    if out
+        .trim_start_matches('-')
+        .trim_matches(['0', '.'])
+        .is_empty()
+    {
         out = out.trim_start_matches('-').to_string();
     }
     Ok(out)
@@ -307,14 +323,14 @@ fn check_format(format: Format, s: &str) -> Result<(), String> {
                 && !domain.ends_with('.')
                 && !domain.contains('@')
         }),
-        Format::Url => s
-            .split_once("://")
-            .is_some_and(|(scheme, rest)| {
-                !scheme.is_empty()
-                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                    && !rest.is_empty()
-                    && !s.chars().any(char::is_whitespace)
-            }),
+        Format::Url => s.split_once("://").is_some_and(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !rest.is_empty()
+                && !s.chars().any(char::is_whitespace)
+        }),
         Format::Hostname => {
             s.len() <= 253
                 && s.split('.').all(|label| {
@@ -330,7 +346,9 @@ fn check_format(format: Format, s: &str) -> Result<(), String> {
         Format::Slug => {
             !s.is_empty()
                 && s.split('-').all(|w| {
-                    !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    !w.is_empty()
+                        && w.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
                 })
         }
     };
@@ -381,7 +399,10 @@ fn decode_value(ty: &Ty, text: String) -> Value {
 pub fn object(body: Value) -> Result<Map<String, Value>, Invalid> {
     match body {
         Value::Object(map) => Ok(map),
-        other => Err(Invalid::new("", format!("the body must be a JSON object, not {}", kind(&other)))),
+        other => Err(Invalid::new(
+            "",
+            format!("the body must be a JSON object, not {}", kind(&other)),
+        )),
     }
 }
 
