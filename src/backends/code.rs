@@ -652,10 +652,20 @@ fn system(analysed: &Analysed, version: &str) -> String {
             let mut reads = Vec::new();
             for field in &entity.fields {
                 let ty = stored(ir, &field.ty);
-                let enum_type = table_facts
-                    .enum_types
+                // A reference to an enum key has the type of the key it refers to.
+                let (owner, column) = match &field.ty {
+                    FieldType::Ref { entity } => {
+                        let target = &ir.entities[entity.id()];
+                        let key = target.primary_key.first().and_then(|k| target.field(k));
+                        (target.name.as_str(), key.map_or("", |f| f.column.as_str()))
+                    }
+                    _ => (entity.name.as_str(), field.column.as_str()),
+                };
+                let enum_type = facts.databases[index]
+                    .tables
                     .iter()
-                    .find(|e| e.column == field.column)
+                    .find(|t| t.entity == owner)
+                    .and_then(|t| t.enum_types.iter().find(|e| e.column == column))
                     .map(|e| e.name.as_str());
                 let col = q(&field.column);
                 let read = read_sql(db.engine, ty, &col);
