@@ -147,6 +147,14 @@ where
     let response = work.await.unwrap_or_else(IntoResponse::into_response);
     state.metrics.add("http_requests_in_flight", &[], -1.0);
     let status = response.status().as_u16().to_string();
+    tracing::debug!(
+        component,
+        route,
+        method,
+        status = status.as_str(),
+        seconds = start.elapsed().as_secs_f64(),
+        "request"
+    );
     let labels = [component, route, method, status.as_str()];
     state.metrics.inc("http_requests_total", &labels);
     state.metrics.observe(
