@@ -55,6 +55,7 @@ use v5c::ir::{ComponentKind, Engine, Entity, Field, FieldType, Ir, Operation, Re
 fn specs() -> Vec<PathBuf> {
     let mut specs = common::specs_in(&["examples"]);
     specs.push(root().join("tests/fixtures/good/every-type.yaml"));
+    specs.push(root().join("tests/fixtures/code/edges.yaml"));
     specs
 }
 
@@ -73,6 +74,9 @@ impl ApiHooks for Logic {
     fn before_create_customer(&self, record: &mut Record) -> Result<(), Rejection> {
         if let Some(Value::String(name)) = record.get_mut("name") {
             *name = name.trim().to_owned();
+            if name == "panic" {
+                panic!("a hook with a bug");
+            }
             if name == "forbidden" {
                 return Err(Rejection::Invalid {
                     field: "name".into(),
@@ -484,10 +488,14 @@ fn value_of(field: &Field, ty: &FieldType, n: i64) -> Value {
             let capped = max.map_or(base, |m| base.min(m));
             json!(format!("{capped:.*}", *scale as usize))
         }
-        FieldType::Float { .. } => {
-            let base = min.unwrap_or(0.0) + 0.5;
-            json!(max.map_or(base, |m| base.min(m)))
-        }
+        FieldType::Float { bits } => match (min, max) {
+            // Unbounded: a value that needs all 17 digits to read back.
+            (None, None) if *bits == 64 => json!(std::f64::consts::PI * (n as f64)),
+            _ => {
+                let base = min.unwrap_or(0.0) + 0.5;
+                json!(max.map_or(base, |m| base.min(m)))
+            }
+        },
         FieldType::Bool => json!(n % 2 == 1),
         FieldType::Timestamp => json!(format!("2026-01-{:02}T12:34:56.789Z", 1 + n % 28)),
         FieldType::Datetime => json!(format!("2026-02-{:02}T08:00:00.5", 1 + n % 28)),
@@ -512,8 +520,12 @@ fn same(ty: &FieldType, sent: &Value, got: &Value) -> bool {
         }
         (FieldType::Float { bits }, Value::Number(s), Value::Number(g)) => {
             let (s, g) = (s.as_f64().unwrap_or(0.0), g.as_f64().unwrap_or(0.0));
-            let tolerance = if *bits == 32 { 1e-6 } else { 1e-12 };
-            (s - g).abs() <= tolerance * s.abs().max(1.0)
+            // A double reads back exactly; a single to its own precision.
+            if *bits == 32 {
+                (s - g).abs() <= 1e-6 * s.abs().max(1.0)
+            } else {
+                s == g
+            }
         }
         (
             FieldType::Timestamp | FieldType::Datetime | FieldType::Time,
@@ -551,6 +563,8 @@ struct Resource<'a> {
     api: &'a str,
     entity: &'a Entity,
     collection: String,
+    /// The database its store is in.
+    database: String,
     ops: Vec<Operation>,
 }
 
@@ -614,7 +628,8 @@ struct Driver<'a> {
     service: &'a Running,
     resources: Vec<Resource<'a>>,
     /// Rows created and not deleted, by (api, entity).
-    rows: BTreeMap<(String, String), Vec<Value>>,
+    /// By collection.
+    rows: BTreeMap<String, Vec<Value>>,
     n: i64,
 }
 
@@ -633,7 +648,11 @@ impl<'a> Driver<'a> {
                     resources.push(Resource {
                         api: &component.name,
                         entity: &ir.entities[e.entity.id()],
-                        collection: format!("{prefix}{}", e.path),
+                        collection: format!("{}{}", prefix.trim_end_matches('/'), e.path),
+                        database: match &ir.components[e.store.id()].kind {
+                            ComponentKind::Store { database, .. } => database.name.clone(),
+                            _ => String::new(),
+                        },
                         ops: e.operations.clone(),
                     });
                 }
@@ -653,10 +672,17 @@ impl<'a> Driver<'a> {
         self.n
     }
 
-    fn rows_of(&self, api: &str, entity: &str) -> &[Value] {
-        self.rows
-            .get(&(api.to_owned(), entity.to_owned()))
-            .map_or(&[], Vec::as_slice)
+    fn rows_of(&self, collection: &str) -> &[Value] {
+        self.rows.get(collection).map_or(&[], Vec::as_slice)
+    }
+
+    /// The collection of `entity` that `r`'s references point into: the same api's, in the
+    /// same database.
+    fn collection_of(&self, r: &Resource, entity: &str) -> Option<String> {
+        self.resources
+            .iter()
+            .find(|x| x.api == r.api && x.entity.name == entity && x.database == r.database)
+            .map(|x| x.collection.clone())
     }
 
     /// A valid record: required fields and (with `full`) every other settable one, except
@@ -690,8 +716,9 @@ impl<'a> Driver<'a> {
                     }
                     let target = &self.ir.entities[entity.id()];
                     let key = target.primary_key.first()?;
+                    let collection = self.collection_of(r, &target.name)?;
                     let keys: Vec<Value> = self
-                        .rows_of(r.api, &target.name)
+                        .rows_of(&collection)
                         .iter()
                         .map(|row| row[key.as_str()].clone())
                         .collect();
@@ -717,7 +744,7 @@ impl<'a> Driver<'a> {
         }
         if !choices.is_empty() {
             let taken: BTreeSet<String> = self
-                .rows_of(r.api, &r.entity.name)
+                .rows_of(&r.collection)
                 .iter()
                 .map(|row| {
                     let key: Vec<&Value> = choices.iter().map(|(f, _)| &row[f.as_str()]).collect();
@@ -921,10 +948,7 @@ impl<'a> Driver<'a> {
             }
             created.push(row);
         }
-        let key = (
-            self.resources[i].api.to_owned(),
-            self.resources[i].entity.name.clone(),
-        );
+        let key = self.resources[i].collection.clone();
         self.rows.entry(key).or_default().extend(created);
         true
     }
@@ -933,7 +957,7 @@ impl<'a> Driver<'a> {
     /// only, a write is 405.
     fn read_only_or_reads(&mut self, i: usize) {
         let r = &self.resources[i];
-        let rows = self.rows_of(r.api, &r.entity.name).to_vec();
+        let rows = self.rows_of(&r.collection).to_vec();
         if r.has(Operation::List) {
             let first = self.service.call(
                 r.api,
@@ -1028,7 +1052,7 @@ impl<'a> Driver<'a> {
                     // An enum key: a value no row has (the driver keeps one free).
                     FieldType::Enum { values } => {
                         let taken: Vec<&Value> = self
-                            .rows_of(r.api, &r.entity.name)
+                            .rows_of(&r.collection)
                             .iter()
                             .map(|row| &row[k.as_str()])
                             .collect();
@@ -1256,7 +1280,7 @@ impl<'a> Driver<'a> {
     /// A row that repeats another's unique fields: 409 naming them.
     fn uniques(&mut self, i: usize) {
         let r = &self.resources[i];
-        let Some(existing) = self.rows_of(r.api, &r.entity.name).last().cloned() else {
+        let Some(existing) = self.rows_of(&r.collection).last().cloned() else {
             return;
         };
         let mut sets: Vec<Vec<String>> = r
@@ -1310,7 +1334,7 @@ impl<'a> Driver<'a> {
             return;
         };
         // `b` may not take `a`'s key: `a` counts as a row while `b` is made.
-        let key = (r.api.to_owned(), r.entity.name.clone());
+        let key = r.collection.clone();
         self.rows
             .entry(key.clone())
             .or_default()
@@ -1382,7 +1406,7 @@ impl<'a> Driver<'a> {
             .expect("an array for a batch")
             .clone();
         assert_eq!(rows.len(), 2);
-        let key = (r.api.to_owned(), r.entity.name.clone());
+        let key = r.collection.clone();
         self.rows.entry(key).or_default().extend(rows);
     }
 
@@ -1393,7 +1417,7 @@ impl<'a> Driver<'a> {
         if !r.has(Operation::Update) {
             return;
         }
-        let Some(row) = self.rows_of(r.api, &r.entity.name).first().cloned() else {
+        let Some(row) = self.rows_of(&r.collection).first().cloned() else {
             return;
         };
         let path = r.item_path(&row);
@@ -1487,7 +1511,7 @@ impl<'a> Driver<'a> {
             .resources
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.api == r.api)
+            .filter(|(_, o)| o.api == r.api && o.database == r.database)
         {
             for f in &o.entity.fields {
                 let FieldType::Ref { entity } = &f.ty else {
@@ -1496,7 +1520,7 @@ impl<'a> Driver<'a> {
                 if entity.name != r.entity.name {
                     continue;
                 }
-                for child in self.rows_of(o.api, &o.entity.name) {
+                for child in self.rows_of(&o.collection) {
                     if child[f.name.as_str()] == row[key.as_str()]
                         && !(j == i && o.key_of(child) == r.key_of(row))
                     {
@@ -1559,7 +1583,7 @@ impl<'a> Driver<'a> {
                             now.body
                         );
                     }
-                    let key = (o.api.to_owned(), o.entity.name.clone());
+                    let key = o.collection.clone();
                     let (o_key, child_key) = (o.entity.primary_key.clone(), o.key_of(&child));
                     for x in self.rows.entry(key).or_default().iter_mut() {
                         let x_key: Vec<Value> =
@@ -1573,7 +1597,7 @@ impl<'a> Driver<'a> {
             }
         }
         let r = &self.resources[i];
-        let (key, row_key) = ((r.api.to_owned(), r.entity.name.clone()), r.key_of(row));
+        let (key, row_key) = (r.collection.clone(), r.key_of(row));
         let pk = r.entity.primary_key.clone();
         self.rows.entry(key).or_default().retain(|x| {
             let x_key: Vec<Value> = pk.iter().map(|k| x[k.as_str()].clone()).collect();
@@ -1592,7 +1616,7 @@ impl<'a> Driver<'a> {
         let missing = self.missing_key_path(r);
         let reply = self.service.call(r.api, &route, "DELETE", &missing, None);
         assert_eq!(reply.status, 404, "DELETE {missing}: {}", reply.body);
-        let rows = self.rows_of(r.api, &r.entity.name).to_vec();
+        let rows = self.rows_of(&r.collection).to_vec();
         for row in rows.iter().rev() {
             let r = &self.resources[i];
             let path = r.item_path(row);
@@ -1863,6 +1887,26 @@ fn logic_hooks_run_and_sigterm_lets_a_request_finish() {
         reply.json()["fields"][0]["message"],
         json!("is not a name we take")
     );
+    // A hook that panics is a 500, logged; the service goes on.
+    let body = r#"{"name": "panic", "email": "p@example.com"}"#;
+    let reply = running.call(
+        "api",
+        "/api/customers",
+        "POST",
+        "/api/customers",
+        Some(body),
+    );
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert!(running.log_text().contains("a logic hook panicked"));
+    let body = r#"{"name": "Bo", "email": "bo@example.com"}"#;
+    let reply = running.call(
+        "api",
+        "/api/customers",
+        "POST",
+        "/api/customers",
+        Some(body),
+    );
+    assert_eq!(reply.status, 201, "after a panic: {}", reply.body);
     // A request in flight when SIGTERM comes is answered; the service then exits cleanly.
     let port = running.port;
     let slow = std::thread::spawn(move || {
@@ -1908,7 +1952,7 @@ fn running_log_mentions(log: &Path, text: &str) -> bool {
 #[test]
 #[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
 fn concurrent_migrations_apply_the_schema_once() {
-    for stem_name in ["shop", "blog", "todo"] {
+    for stem_name in ["shop", "blog", "todo", "edges"] {
         let built = built(stem_name);
         let service = &built
             .analysed
@@ -1943,19 +1987,26 @@ fn concurrent_migrations_apply_the_schema_once() {
             );
             outcomes.push(text);
         }
-        let applied = outcomes
+        // Each database's schema is applied by exactly one of them.
+        let applied: usize = outcomes
             .iter()
-            .filter(|t| t.contains("\"outcome\":\"applied\""))
-            .count();
+            .map(|t| t.matches("\"outcome\":\"applied\"").count())
+            .sum();
         assert_eq!(
-            applied, 1,
-            "{stem_name}: the schema was applied {applied} times:\n{outcomes:#?}"
+            applied,
+            dbs.len(),
+            "{stem_name}: {applied} schemas applied for {} databases:\n{outcomes:#?}",
+            dbs.len()
         );
+        for db in &dbs {
+            assert_eq!(
+                db.query("SELECT count(*) FROM v5c_schema"),
+                vec![vec!["1".to_owned()]],
+                "{}",
+                db.name
+            );
+        }
         let db = &dbs[0];
-        assert_eq!(
-            db.query("SELECT count(*) FROM v5c_schema"),
-            vec![vec!["1".to_owned()]]
-        );
         db.run("UPDATE v5c_schema SET digest = 'another'")
             .expect("update");
         let out = command(&built.binary, "migrate", &env)
@@ -2002,11 +2053,23 @@ fn outage(stem_name: &str, engine: Engine, target: &str, spare: &str) {
         .components
         .values()
         .find_map(|c| match &c.kind {
-            ComponentKind::Api { prefix, exposes } => Some(format!("{prefix}{}", exposes[0].path)),
+            ComponentKind::Api { prefix, exposes } => Some(format!(
+                "{}{}",
+                prefix.trim_end_matches('/'),
+                exposes[0].path
+            )),
             _ => None,
         })
         .expect("an api");
     spare_cmd("stop");
+    // At once, before the probes have noticed: the pooled connections are dead, and a
+    // request on one is told to come back (503), not given a 500.
+    let reply = running.get(&collection);
+    assert_eq!(
+        reply.status, 503,
+        "{collection} just after the database stopped: {}",
+        reply.body
+    );
     running.wait_for(503, Duration::from_secs(10));
     let reply = running.get(&collection);
     assert_eq!(
@@ -2120,6 +2183,27 @@ fn a_bad_environment_is_refused_with_every_problem_named() {
     assert!(
         err.contains("DB_LEDGER_URL is not set") && err.contains("DB_LEDGER_POOL_MAX"),
         "{err}"
+    );
+    // A URL of another engine, with a password that must not be echoed.
+    let env = vec![
+        ("V5C_SERVICE".to_owned(), "pipeline".to_owned()),
+        (
+            "DB_LEDGER_URL".to_owned(),
+            "mysql://app:hunter2@db/ledger".to_owned(),
+        ),
+    ];
+    let out = command(&built.binary, "serve", &env)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("DB_LEDGER_URL: the URL should start with postgres://"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the password is in the message: {err}"
     );
     let out = command(&built.binary, "frobnicate", &[])
         .output()

@@ -72,17 +72,27 @@ impl Backend for CodeBackend {
         }
         let dir = &image.crate_dir;
         let version = ir.system.version.clone();
+        // Cargo wants semver; the system's own version still reaches `service_info`.
+        let crate_version = if is_semver(&version) {
+            version.clone()
+        } else {
+            emitted.report.approximated(
+                "system version",
+                format!("`{version}` is not semver, so the crate's version is 0.0.0"),
+            );
+            "0.0.0".to_owned()
+        };
         let cargo = templates.render(
             "Cargo.toml.j2",
             serde_json::json!({
                 "v5c_version": env!("CARGO_PKG_VERSION"),
                 "system": ir.system.name,
                 "package": image.binary,
-                "version": version,
+                "version": crate_version,
                 "binary": image.binary,
             }),
         )?;
-        let lock = lockfile(&image.binary, &version);
+        let lock = lockfile(&image.binary, &crate_version);
         let mut files = vec![
             (format!("{dir}/Cargo.toml"), cargo),
             (format!("{dir}/Cargo.lock"), lock),
@@ -140,6 +150,29 @@ impl Backend for CodeBackend {
         }
         emitted.with_files(files)
     }
+}
+
+/// `MAJOR.MINOR.PATCH`, with an optional `-pre` and `+build`, as Cargo takes it.
+fn is_semver(version: &str) -> bool {
+    let (core, build) = version.split_once('+').unwrap_or((version, ""));
+    let (core, pre) = core
+        .split_once('-')
+        .map_or((core, None), |(c, p)| (c, Some(p)));
+    let numbers: Vec<&str> = core.split('.').collect();
+    let number = |n: &&str| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && (n.len() == 1 || !n.starts_with('0'))
+    };
+    let ident = |p: &str| {
+        !p.is_empty()
+            && p.split('.')
+                .all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    numbers.len() == 3
+        && numbers.iter().all(number)
+        && pre.is_none_or(ident)
+        && (build.is_empty() || ident(build))
 }
 
 /// The embedded lock with the service's own entry, where Cargo sorts it (by name).
@@ -308,9 +341,24 @@ fn hooks(ir: &Ir) -> String {
                 op == format!("before_{o}")
             })
         };
+        // A hook's name says the entity, and the store too when the api exposes the entity
+        // from more than one.
+        let hook_name = |exposure: &crate::ir::Exposure| {
+            let e = snake(&exposure.entity.name);
+            let twice = exposes
+                .iter()
+                .filter(|x| x.entity.name == exposure.entity.name)
+                .count()
+                > 1;
+            if twice {
+                format!("{e}_{}", exposure.store.name.replace('-', "_"))
+            } else {
+                e
+            }
+        };
         let mut methods = Vec::new();
         for exposure in exposes {
-            let e = snake(&exposure.entity.name);
+            let e = hook_name(exposure);
             for (op, params, used, _) in ops.iter().filter(|(op, ..)| has(exposure, op)) {
                 let mut all = vec!["&self"];
                 all.extend(params.iter());
@@ -329,7 +377,7 @@ fn hooks(ir: &Ir) -> String {
             out.push_str("}\n");
         }
         for (op, params, _, args) in &ops {
-            let mut all = vec!["entity: &str"];
+            let mut all = vec!["resource: &str"];
             all.extend(params.iter());
             let _ = writeln!(
                 out,
@@ -340,18 +388,15 @@ fn hooks(ir: &Ir) -> String {
                 .iter()
                 .filter(|e| has(e, op))
                 .map(|e| {
-                    let call = format!(
-                        "super::logic_{api}::Logic.{op}_{}({args})",
-                        snake(&e.entity.name)
-                    );
-                    arm(&lit(&e.entity.name), &call)
+                    let call = format!("super::logic_{api}::Logic.{op}_{}({args})", hook_name(e));
+                    arm(&lit(&e.path), &call)
                 })
                 .collect();
             if arms.is_empty() {
                 // No entity of this api takes the operation.
-                let _ = write!(out, "    let _ = (entity, {args});\n    Ok(())\n}}\n");
+                let _ = write!(out, "    let _ = (resource, {args});\n    Ok(())\n}}\n");
             } else {
-                out.push_str("    match entity {\n");
+                out.push_str("    match resource {\n");
                 for a in arms {
                     let _ = writeln!(out, "{a}");
                 }
@@ -470,6 +515,10 @@ fn read_sql(engine: Engine, ty: &FieldType, col: &str) -> String {
             FieldType::Date => format!("to_char({col}, 'YYYY-MM-DD')"),
             FieldType::Time => format!("to_char({col}, 'HH24:MI:SS.US')"),
             FieldType::Bytes => format!("encode({col}, 'hex')"),
+            // bytea in JSON would be hex text with a backslash: base64 instead, as values are.
+            FieldType::List { item } if matches!(**item, FieldType::Bytes) => format!(
+                "CASE WHEN {col} IS NULL THEN NULL ELSE coalesce((SELECT json_agg(translate(encode(x, 'base64'), E'\\n', '')) FROM unnest({col}) AS t(x)), '[]')::text END"
+            ),
             FieldType::List { .. } => format!("array_to_json({col})::text"),
             _ => format!("{col}::text"),
         },
@@ -482,10 +531,10 @@ fn read_sql(engine: Engine, ty: &FieldType, col: &str) -> String {
             _ => format!("CAST({col} AS CHAR)"),
         },
         Engine::Sqlite => match ty {
-            FieldType::Int { .. } | FieldType::Bool | FieldType::Float { .. } => {
-                format!("CAST({col} AS TEXT)")
-            }
+            FieldType::Int { .. } | FieldType::Bool => format!("CAST({col} AS TEXT)"),
             FieldType::Bytes => format!("hex({col})"),
+            // The rest as stored: text, and a float as the REAL it is (SQLite's text forms of
+            // a double keep too few digits; the service prints it exactly).
             _ => col.to_owned(),
         },
     }
@@ -502,6 +551,10 @@ fn write_sql(
         Engine::Postgresql => match ty {
             FieldType::String { .. } => "{}".into(),
             FieldType::Bytes => "decode({}, 'hex')".into(),
+            FieldType::List { item } if matches!(**item, FieldType::Bytes) => format!(
+                "CAST(ARRAY(SELECT decode(x, 'base64') FROM jsonb_array_elements_text(CAST({{}} AS JSONB)) AS t(x)) AS {})",
+                dialect.column(ty, enum_type).sql
+            ),
             FieldType::List { .. } => format!(
                 "CAST(ARRAY(SELECT jsonb_array_elements_text(CAST({{}} AS JSONB))) AS {})",
                 dialect.column(ty, enum_type).sql
@@ -554,7 +607,7 @@ fn system(analysed: &Analysed, version: &str) -> String {
         "//! The spec as data: what the runtime serves, from where, and what it exports.\n\n\
          use super::metrics::{Kind, MetricDef};\n\
          use super::model::*;\n\
-         use super::values::{Engine, Field, Format, Ty};\n",
+         use super::values::{Engine, Field, Fill, Format, Ty};\n",
     );
 
     // Databases, with their schema.
@@ -685,9 +738,32 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 };
                 let random_uuid =
                     matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
+                // A key's default is filled in by the service, which then knows the key.
+                let fill = match (&field.default, entity.primary_key.contains(&field.name)) {
+                    (Some(crate::ir::FieldDefault::Now), true) => "Some(Fill::Now)".to_owned(),
+                    (Some(crate::ir::FieldDefault::Text(t)), true) => {
+                        format!(
+                            "Some(Fill::Value({}))",
+                            lit(&serde_json::Value::from(t.as_str()).to_string())
+                        )
+                    }
+                    (Some(crate::ir::FieldDefault::Integer(n)), true) => {
+                        format!("Some(Fill::Value({}))", lit(&n.to_string()))
+                    }
+                    (Some(crate::ir::FieldDefault::Number(n)), true) => {
+                        format!(
+                            "Some(Fill::Value({}))",
+                            lit(&serde_json::Value::from(*n).to_string())
+                        )
+                    }
+                    (Some(crate::ir::FieldDefault::Boolean(b)), true) => {
+                        format!("Some(Fill::Value({}))", lit(&b.to_string()))
+                    }
+                    _ => "None".to_owned(),
+                };
                 let _ = write!(
                     fields,
-                    "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n            compare: {},\n        }},\n",
+                    "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n            compare: {},\n            fill: {},\n        }},\n",
                     lit(&field.name),
                     lit(&col),
                     ty_expr(ir, ty),
@@ -707,6 +783,7 @@ fn system(analysed: &Analysed, version: &str) -> String {
                     lit(&read),
                     lit(&write),
                     lit(&compare),
+                    fill,
                 );
             }
             let keys: Vec<String> = entity
@@ -820,7 +897,8 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 prefixes,
                 "        {} => {},",
                 lit(&component.name),
-                lit(prefix)
+                // `/` is no prefix: routes are `/lists`, not `//lists`.
+                lit(prefix.trim_end_matches('/'))
             );
             let mut resources = String::new();
             for exposure in exposes {

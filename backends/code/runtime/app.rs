@@ -5,6 +5,7 @@ use super::db::{Db, PoolSettings};
 use super::http::{self, AppState};
 use super::metrics::Registry;
 use super::model::{Service, System};
+use super::values::Engine;
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -88,13 +89,18 @@ impl Config {
             let db = &system.databases[i];
             let env = |what: &str| format!("DB_{}_{what}", db.env);
             let url = var(&env("URL"));
-            if url.is_none() {
-                problems.push(format!(
+            match &url {
+                None => problems.push(format!(
                     "{} is not set: where database `{}` ({}) is",
                     env("URL"),
                     db.name,
                     db.engine_name
-                ));
+                )),
+                Some(url) => {
+                    if let Err(problem) = check_url(db.engine, url) {
+                        problems.push(format!("{}: {problem}", env("URL")));
+                    }
+                }
             }
             let mut number = |what: &str, default: u64| -> u64 {
                 match var(&env(what)) {
@@ -132,6 +138,33 @@ impl Config {
     }
 }
 
+/// Whether `url` is one the database's engine takes, with the scheme of that engine.
+fn check_url(engine: Engine, url: &str) -> Result<(), String> {
+    let (schemes, parsed): (&[&str], Result<(), sqlx::Error>) = match engine {
+        Engine::Postgresql => (
+            &["postgres://", "postgresql://"],
+            url.parse::<sqlx::postgres::PgConnectOptions>().map(|_| ()),
+        ),
+        Engine::Mysql => (
+            &["mysql://", "mariadb://"],
+            url.parse::<sqlx::mysql::MySqlConnectOptions>().map(|_| ()),
+        ),
+        Engine::Sqlite => (
+            &["sqlite:"],
+            url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .map(|_| ()),
+        ),
+    };
+    if !schemes.iter().any(|s| url.starts_with(s)) {
+        // The URL itself is not repeated: it may hold a password.
+        return Err(format!(
+            "the URL should start with {}",
+            schemes.join(" or ")
+        ));
+    }
+    parsed.map_err(|e| format!("the URL is not usable: {e}"))
+}
+
 /// Runs the command the arguments name.
 pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -148,7 +181,7 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
         };
     }
     if command == "healthcheck" {
-        return healthcheck();
+        return healthcheck(system);
     }
     let config = match Config::from_env(system) {
         Ok(c) => c,
@@ -325,9 +358,18 @@ async fn shutdown_signal() {
 }
 
 /// Asks the service on $PORT of this host for /readyz: the image has no HTTP client.
-fn healthcheck() -> ExitCode {
+fn healthcheck(system: &System) -> ExitCode {
+    // The port `serve` listens on: $PORT, or the service's port in the spec.
+    let service = match var("V5C_SERVICE") {
+        Some(name) => system.services.iter().find(|s| s.name == name),
+        None => system
+            .services
+            .first()
+            .filter(|_| system.services.len() == 1),
+    };
     let port = var("PORT")
         .and_then(|p| p.parse::<u16>().ok())
+        .or(service.map(|s| s.port))
         .unwrap_or(8080);
     let ask = || -> std::io::Result<String> {
         let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));

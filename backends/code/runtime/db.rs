@@ -50,6 +50,7 @@ impl From<sqlx::Error> for DbError {
                 _ if d.code().is_some_and(|c| c.starts_with("22")) => {
                     DbError::Rejected(d.message().to_owned())
                 }
+                _ if transient(&**d) => DbError::Unavailable(d.message().to_owned()),
                 _ => DbError::Internal(e.to_string()),
             },
             sqlx::Error::PoolTimedOut
@@ -60,6 +61,42 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
             _ => DbError::Internal(e.to_string()),
         }
+    }
+}
+
+/// An error that says the database is away or too busy just now, so that the client may try
+/// again: PostgreSQL's connection, resource and operator classes (shutting down after a
+/// restart, too many connections) and serialization failures and deadlocks; MySQL's too many
+/// connections, lock wait timeouts, deadlocks and lost connections; SQLite's busy and locked.
+fn transient(d: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(my.number(), 1040 | 1053 | 1205 | 1213 | 1927 | 2006 | 2013);
+    }
+    let code = d.code().unwrap_or_default();
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "40001"
+        || code == "40P01"
+}
+
+/// An error after which the connection is of no more use (PostgreSQL's connection class, and
+/// the operator's: a server restarting).
+fn lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+                && (code.starts_with("08") || code.starts_with("57P"))
+                || d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .is_some_and(|m| matches!(m.number(), 1053 | 1927 | 2006 | 2013))
+        }
+        _ => false,
     }
 }
 
@@ -87,10 +124,7 @@ macro_rules! checked {
     ($conn:expr, $result:expr) => {{
         let result = $result;
         if let Err(e) = &result {
-            if matches!(
-                e,
-                sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)
-            ) {
+            if lost(e) {
                 $conn.close_on_drop();
             }
         }
@@ -113,9 +147,18 @@ fn read_row<R: sqlx::Row>(row: &R) -> Result<Row, sqlx::Error>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     (0..row.len())
-        .map(|i| row.try_get::<Option<String>, _>(i))
+        .map(|i| match row.try_get::<Option<String>, _>(i) {
+            Ok(text) => Ok(text),
+            // A double the engine would print with fewer digits than it holds (SQLite's REAL)
+            // is read as a double, and printed exactly here.
+            Err(e) => match row.try_get::<Option<f64>, _>(i) {
+                Ok(number) => Ok(number.map(|f| format!("{f:?}"))),
+                Err(_) => Err(e),
+            },
+        })
         .collect()
 }
 
@@ -235,6 +278,20 @@ impl Db {
         })
     }
 
+    /// As `fetch_all`, without keeping the prepared statement: for SQL that varies per
+    /// request (a list's `LIMIT`), which would otherwise churn the statement cache.
+    pub async fn fetch_all_once(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<Row>, DbError> {
+        on_pool!(self, p => {
+            let mut conn = self.acquire(p).await?;
+            let rows = checked!(conn, query!(sql, params).persistent(false).fetch_all(&mut *conn).await)?;
+            Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
+        })
+    }
+
     pub async fn fetch_optional(
         &self,
         sql: &str,
@@ -323,7 +380,7 @@ impl Db {
 
     /// Whether the database answers now, within a second. Sets `db_up`.
     pub async fn ping(&self) -> bool {
-        let ok = tokio::time::timeout(Duration::from_secs(1), async {
+        let answered = tokio::time::timeout(Duration::from_secs(1), async {
             on_pool!(self, p => {
                 match p.acquire().await {
                     Ok(mut conn) => checked!(conn, sqlx::query("SELECT 1").execute(&mut *conn).await).is_ok(),
@@ -331,8 +388,12 @@ impl Db {
                 }
             })
         })
-        .await
-        .unwrap_or(false);
+        .await;
+        let ok = answered.unwrap_or_else(|_| {
+            // No connection came free within the second: with every connection open and
+            // busy, the database is answering them, and the service is loaded, not down.
+            on_pool!(self, p => p.size() >= p.options().get_max_connections() && p.num_idle() == 0)
+        });
         self.metrics
             .set("db_up", &[self.def.name], if ok { 1.0 } else { 0.0 });
         ok
@@ -368,34 +429,48 @@ impl Db {
         match &self.pool {
             Pool::Pg(p) => {
                 let mut conn = p.acquire().await.map_err(failed)?;
-                let mut tx = conn.begin().await.map_err(failed)?;
-                // Held until the transaction ends.
-                sqlx::query("SELECT pg_advisory_xact_lock(7436510911)")
-                    .execute(&mut *tx)
+                // A session lock, taken before the transaction: a transaction's snapshot
+                // could predate the lock under repeatable read or serializable (the spec's
+                // isolation), and miss the schema the holder committed.
+                sqlx::query("SELECT pg_advisory_lock(7436510911)")
+                    .execute(&mut *conn)
                     .await
                     .map_err(failed)?;
-                sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"))
-                    .execute(&mut *tx).await.map_err(failed)?;
-                let found: Option<String> =
-                    sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(failed)?;
-                if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
-                    return verdict;
-                }
-                for statement in schema {
-                    sqlx::query(statement)
+                let result = async {
+                    let mut tx = conn.begin().await.map_err(failed)?;
+                    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                         .execute(&mut *tx)
                         .await
                         .map_err(failed)?;
+                    sqlx::query(&format!("CREATE TABLE IF NOT EXISTS {RECORD} (digest TEXT NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"))
+                        .execute(&mut *tx).await.map_err(failed)?;
+                    let found: Option<String> =
+                        sqlx::query_scalar(&format!("SELECT digest FROM {RECORD}"))
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(failed)?;
+                    if let Some(verdict) = verdict(self.def.name, found.as_deref(), digest) {
+                        return verdict;
+                    }
+                    for statement in schema {
+                        sqlx::query(statement)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed)?;
+                    }
+                    sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES ($1)"))
+                        .bind(digest)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed)?;
+                    tx.commit().await.map_err(failed)?;
+                    Ok("applied")
                 }
-                sqlx::query(&format!("INSERT INTO {RECORD} (digest) VALUES ($1)"))
-                    .bind(digest)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(failed)?;
-                tx.commit().await.map_err(failed)?;
+                .await;
+                let _ = sqlx::query("SELECT pg_advisory_unlock(7436510911)")
+                    .execute(&mut *conn)
+                    .await;
+                return result;
             }
             Pool::My(p) => {
                 let mut conn = p.acquire().await.map_err(failed)?;
@@ -458,7 +533,6 @@ impl Db {
                 return result;
             }
         }
-        Ok("applied")
     }
 }
 

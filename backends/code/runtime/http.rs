@@ -143,9 +143,9 @@ where
     F: Future<Output = Result<Response, Failure>>,
 {
     let start = Instant::now();
-    state.metrics.add("http_requests_in_flight", &[], 1.0);
+    let in_flight = InFlight::new(&state.metrics);
     let response = work.await.unwrap_or_else(IntoResponse::into_response);
-    state.metrics.add("http_requests_in_flight", &[], -1.0);
+    drop(in_flight);
     let status = response.status().as_u16().to_string();
     tracing::debug!(
         component,
@@ -167,8 +167,41 @@ where
 
 /// Runs a logic hook. Hooks are plain functions that may block (a file, a lock, a call to
 /// another system): the worker thread hands its other tasks on meanwhile.
-fn hook<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
+///
+/// A hook that panics answers 500 (and is logged) rather than dropping the connection.
+fn hook(f: impl FnOnce() -> Result<(), Rejection>) -> Result<(), Failure> {
+    match tokio::task::block_in_place(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)))
+    {
+        Ok(result) => result.map_err(from_rejection),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "a logic hook panicked");
+            Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+            ))
+        }
+    }
+}
+
+/// Counts a request in flight until it is dropped: answered, or given up by its client.
+struct InFlight<'a>(&'a Registry);
+
+impl<'a> InFlight<'a> {
+    fn new(metrics: &'a Registry) -> InFlight<'a> {
+        metrics.add("http_requests_in_flight", &[], 1.0);
+        InFlight(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.add("http_requests_in_flight", &[], -1.0);
+    }
 }
 
 fn leak(s: String) -> &'static str {
@@ -517,10 +550,14 @@ async fn list(
         ));
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", columns.join(", ")));
-    let rows = db_of(s, table)
-        .fetch_all(&sql, &params)
-        .await
-        .map_err(from_db)?;
+    let db = db_of(s, table);
+    // The usual page keeps its prepared statement; other limits do not fill the cache.
+    let rows = if limit == DEFAULT_LIMIT {
+        db.fetch_all(&sql, &params).await
+    } else {
+        db.fetch_all_once(&sql, &params).await
+    }
+    .map_err(from_db)?;
     let full = rows.len() == limit;
     let items: Vec<Value> = rows.into_iter().map(|r| row_json(table, r)).collect();
     let next = match items.last() {
@@ -642,6 +679,16 @@ fn columns(
             None if field.random_uuid && fill_key => {
                 out.push((i, Some(uuid::Uuid::new_v4().hyphenated().to_string())))
             }
+            None if fill_key && field.fill.is_some() => {
+                let value = field
+                    .fill
+                    .as_ref()
+                    .map_or(Value::Null, |f| f.value(field.ty));
+                match values::encode(table.engine, field, &value) {
+                    Ok(text) => out.push((i, text)),
+                    Err(p) => problems.push(p),
+                }
+            }
             // An update's key is in its path.
             None if required
                 && !field.has_default
@@ -697,8 +744,8 @@ async fn create(
                 continue;
             }
         };
-        if let Err(r) = hook(|| (api.hooks.before_create)(table.entity, &mut record)) {
-            match from_rejection(r) {
+        if let Err(failure) = hook(|| (api.hooks.before_create)(resource.path, &mut record)) {
+            match failure {
                 f if f.status == StatusCode::UNPROCESSABLE_ENTITY => {
                     let fields = f.body["fields"].as_array().cloned().unwrap_or_default();
                     problems.extend(prefixed(
@@ -793,14 +840,23 @@ fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
 
 /// 409 naming the fields of the unique constraint the database named.
 fn unique_conflict(table: &Table, message: &str) -> Failure {
+    // The constraint's name: PostgreSQL quotes it last; MySQL says `for key 'TABLE.NAME'`
+    // after the clashing value, which may itself look like a name.
+    let named = message
+        .rsplit_once("for key '")
+        .map(|(_, k)| {
+            let k = k.trim_end_matches('\'');
+            k.rsplit('.').next().unwrap_or(k).to_owned()
+        })
+        .or_else(|| {
+            message
+                .rsplit_once("constraint \"")
+                .map(|(_, k)| k.trim_end_matches('"').to_owned())
+        });
     let unique = table
         .uniques
         .iter()
-        .find(|u| {
-            message.contains(&format!("'{}'", u.name))
-                || message.contains(&format!("\"{}\"", u.name))
-                || message.contains(&format!(".{}'", u.name))
-        })
+        .find(|u| named.as_deref() == Some(u.name))
         .or_else(|| {
             // SQLite: "UNIQUE constraint failed: table.a, table.b".
             let failed = message.split_once("failed: ")?.1;
@@ -880,8 +936,7 @@ async fn update(
     let key_value = key_json(&key);
     let key = key_texts(table, &key)?;
     let mut record = values::object(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
-    hook(|| (api.hooks.before_update)(table.entity, &key_value, &mut record))
-        .map_err(from_rejection)?;
+    hook(|| (api.hooks.before_update)(resource.path, &key_value, &mut record))?;
     for (k, text) in table.keys.iter().zip(&key) {
         let field = &table.fields[*k];
         if let Some(given) = record.remove(field.name) {
@@ -957,7 +1012,7 @@ async fn delete(
     let table = resource.table;
     let key_value = key_json(&key);
     let key: Vec<Option<String>> = key_texts(table, &key)?.into_iter().map(Some).collect();
-    hook(|| (api.hooks.before_delete)(table.entity, &key_value)).map_err(from_rejection)?;
+    hook(|| (api.hooks.before_delete)(resource.path, &key_value))?;
     let sql = format!("DELETE FROM {} WHERE {}", table.name, key_where(table, 1));
     match db_of(s, table).execute(&sql, &key).await {
         Ok(0) => Err(not_found(table)),

@@ -103,7 +103,7 @@ pub enum Rejection {
     Conflict(String),
 }
 
-/// An api's logic hooks, by entity name (generated in `hooks.rs`).
+/// An api's logic hooks, by the resource's path under the api (generated in `hooks.rs`).
 pub struct Hooks {
     pub before_create: fn(&str, &mut Record) -> Result<(), Rejection>,
     pub before_update: fn(&str, &serde_json::Value, &mut Record) -> Result<(), Rejection>,

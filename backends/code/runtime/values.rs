@@ -3,6 +3,7 @@
 //! parameter), and reading columns back as JSON.
 
 use base64::Engine as _;
+use chrono::Datelike as _;
 use serde_json::{Map, Number, Value};
 
 /// A database engine: what differs in how a value is written and read.
@@ -67,6 +68,36 @@ pub struct Field {
     /// The same, for comparing with the column in the order `ORDER BY` sorts it (MySQL sorts
     /// an ENUM by position but compares it with text as text).
     pub compare: &'static str,
+    /// For a key with a default, what the service fills in when a request leaves it out, so
+    /// that it knows the key of the row it wrote (MySQL cannot say).
+    pub fill: Option<Fill>,
+}
+
+/// A key's default, as the service applies it.
+#[derive(Debug)]
+pub enum Fill {
+    /// A value, as JSON text.
+    Value(&'static str),
+    /// The current date, time or instant, by the field's type.
+    Now,
+}
+
+impl Fill {
+    /// The value to fill in now.
+    pub fn value(&self, ty: &Ty) -> Value {
+        match self {
+            Fill::Value(json) => serde_json::from_str(json).unwrap_or(Value::Null),
+            Fill::Now => {
+                let now = chrono::Utc::now();
+                Value::String(match ty {
+                    Ty::Date => now.format("%Y-%m-%d").to_string(),
+                    Ty::Time => now.format("%H:%M:%S%.6f").to_string(),
+                    Ty::Datetime => now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                    _ => now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                })
+            }
+        }
+    }
 }
 
 /// One field's problem with a request.
@@ -192,6 +223,15 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
                 if *bits == 32 && f.abs() > f64::from(f32::MAX) {
                     return Err("is too large for a 32-bit float".into());
                 }
+                // Values that would underflow are refused by PostgreSQL.
+                let smallest = if *bits == 32 {
+                    f64::from(f32::MIN_POSITIVE)
+                } else {
+                    f64::MIN_POSITIVE
+                };
+                if f != 0.0 && f.abs() < smallest {
+                    return Err(format!("is too close to zero for a {bits}-bit float"));
+                }
                 Ok(n.to_string())
             }
             _ => Err(expected("a number", value)),
@@ -221,6 +261,7 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
                     "must be an RFC 3339 instant such as 2026-01-31T12:00:00Z".to_string()
                 })?
                 .with_timezone(&chrono::Utc);
+            in_years(engine, t.year())?;
             Ok(match engine {
                 Engine::Postgresql => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
                 Engine::Mysql => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
@@ -231,6 +272,7 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
             let s = value.as_str().ok_or_else(|| expected("a string", value))?;
             let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
                 .map_err(|_| "must be a date and time such as 2026-01-31T12:00:00".to_string())?;
+            in_years(engine, t.year())?;
             Ok(match engine {
                 Engine::Postgresql => t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
                 Engine::Mysql => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
@@ -239,9 +281,10 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
         }
         Ty::Date => {
             let s = value.as_str().ok_or_else(|| expected("a string", value))?;
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .map_err(|_| "must be a date such as 2026-01-31".into())
+            let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| "must be a date such as 2026-01-31".to_string())?;
+            in_years(engine, d.year())?;
+            Ok(d.format("%Y-%m-%d").to_string())
         }
         Ty::Time => {
             let s = value.as_str().ok_or_else(|| expected("a string", value))?;
@@ -268,11 +311,60 @@ fn encode_value(engine: Engine, ty: &Ty, value: &Value) -> Result<String, String
                     }
                     encode_value(engine, item, v).map_err(|m| format!("item {i} {m}"))?;
                 }
-                Ok(value.to_string())
+                let canonical: Vec<Value> = items.iter().map(|v| canonical_item(item, v)).collect();
+                Ok(Value::Array(canonical).to_string())
             }
             _ => Err(expected("an array", value)),
         },
     }
+}
+
+/// The years an engine keeps: MySQL's DATETIME and DATE start at 1000.
+fn in_years(engine: Engine, year: i32) -> Result<(), String> {
+    let first = if engine == Engine::Mysql { 1000 } else { 1 };
+    if (first..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!("is out of range: years {first} to 9999"))
+    }
+}
+
+/// A list item as a list holds it, on every engine: numbers and booleans as JSON, instants in
+/// UTC with microseconds, UUIDs in lower case, decimals as canonical text, bytes as base64.
+fn canonical_item(ty: &Ty, value: &Value) -> Value {
+    let text = value.as_str();
+    let canonical = match ty {
+        Ty::Uuid => text
+            .and_then(|s| uuid::Uuid::try_parse(s).ok())
+            .map(|u| u.hyphenated().to_string()),
+        Ty::Decimal { scale, .. } => {
+            let t = text.map_or_else(|| value.to_string(), str::to_owned);
+            decimal(&t, u32::MAX / 2, *scale).ok()
+        }
+        Ty::Timestamp => text
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                    .to_string()
+            }),
+        Ty::Datetime => text
+            .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        Ty::Time => text
+            .and_then(|s| chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok())
+            .map(|t| t.format("%H:%M:%S%.6f").to_string()),
+        Ty::Bytes => text
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        Ty::Bool => {
+            return value
+                .as_i64()
+                .map_or_else(|| value.clone(), |n| Value::Bool(n == 1))
+        }
+        _ => None,
+    };
+    canonical.map_or_else(|| value.clone(), Value::String)
 }
 
 /// Canonical decimal text with at most `precision` digits, `scale` of them after the point.
@@ -384,7 +476,13 @@ fn decode_value(ty: &Ty, text: String) -> Value {
             .and_then(Number::from_f64)
             .map_or(Value::Null, Value::Number),
         Ty::Bool => Value::Bool(matches!(text.as_str(), "t" | "true" | "1")),
-        Ty::Json | Ty::List { .. } => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Ty::Json => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Ty::List { item } => match serde_json::from_str(&text) {
+            Ok(Value::Array(items)) => {
+                Value::Array(items.iter().map(|v| canonical_item(item, v)).collect())
+            }
+            _ => Value::String(text),
+        },
         Ty::Bytes => {
             let bytes: Vec<u8> = (0..text.len() / 2)
                 .filter_map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
