@@ -96,6 +96,69 @@ impl ApiHooks for Logic {
 }
 "#;
 
+/// Transformer logic the dataflow tests run: (spec, file, text). Each changes every event,
+/// so that a stored row shows it went through.
+const LOGIC: &[(&str, &str, &str)] = &[
+    (
+        "analytics",
+        "enrich.rs",
+        r#"use crate::generated::hooks::{EnrichLogic, Outputs, Record};
+use serde_json::{json, Value};
+
+pub struct Logic;
+
+impl EnrichLogic for Logic {
+    fn transform(&self, mut input: Record) -> Result<Outputs, String> {
+        if input.get("source").and_then(Value::as_str) == Some("slow") {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        }
+        input.insert("country".into(), json!("NL"));
+        input.insert("properties".into(), json!({ "enriched": true }));
+        Ok(vec![("out", input)])
+    }
+}
+"#,
+    ),
+    (
+        "analytics",
+        "aggregate.rs",
+        "use crate::generated::hooks::{AggregateLogic, Outputs, Record};
+
+pub struct Logic;
+
+impl AggregateLogic for Logic {
+    fn transform(&self, _input: Record) -> Result<Outputs, String> {
+        Ok(Vec::new())
+    }
+}
+",
+    ),
+    (
+        "streaming",
+        "score.rs",
+        r#"use crate::generated::hooks::{Outputs, Record, ScoreLogic};
+use serde_json::{json, Value};
+
+pub struct Logic;
+
+impl ScoreLogic for Logic {
+    fn transform(&self, input: Record) -> Result<Outputs, String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut scored = input;
+        scored.insert("id".into(), json!(id));
+        scored.insert("risk".into(), json!(0.25));
+        let Value::Object(audit) =
+            json!({ "transaction": id, "action": "accepted", "reason": "scored" })
+        else {
+            return Err("not an object".into());
+        };
+        Ok(vec![("scored", scored), ("audit", audit)])
+    }
+}
+"#,
+    ),
+];
+
 struct Built {
     analysed: v5c::Analysed,
     binary: PathBuf,
@@ -119,6 +182,15 @@ fn built(stem_name: &str) -> &'static Built {
                 // The person's logic is written before the first build and must survive it.
                 std::fs::create_dir_all(logic.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&logic, SHOP_LOGIC).expect("write the logic");
+            }
+            for (file, text) in LOGIC
+                .iter()
+                .filter(|(spec, _, _)| *spec == name)
+                .map(|(_, f, t)| (f, t))
+            {
+                let path = out.join("service/src/logic").join(file);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&path, text).expect("write the logic");
             }
             let camino_out = camino::Utf8PathBuf::from_path_buf(out.clone()).expect("UTF-8");
             v5c::backends::output::write(&camino_out, &output.files, false)
@@ -2210,4 +2282,267 @@ fn a_bad_environment_is_refused_with_every_problem_named() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dataflow.
+
+/// `n` valid events for a source of the spec, numbered from `from`.
+fn events(analysed: &v5c::Analysed, source: &str, from: usize, n: usize, origin: &str) -> Value {
+    let ir = analysed.ir();
+    let component = ir
+        .components
+        .values()
+        .find(|c| c.name == source)
+        .expect("the source");
+    let entity = &ir.entities[component.outputs[0].entity.id()];
+    let events: Vec<Value> = (from..from + n)
+        .map(|i| {
+            let mut event = serde_json::Map::new();
+            for field in entity
+                .fields
+                .iter()
+                .filter(|f| !f.nullable && f.default.is_none())
+            {
+                let value = match (field.name.as_str(), &field.ty) {
+                    ("source", _) => json!(origin),
+                    (_, ty) => value_of(field, ty, i64::try_from(i).expect("small")),
+                };
+                event.insert(field.name.clone(), value);
+            }
+            Value::Object(event)
+        })
+        .collect();
+    Value::Array(events)
+}
+
+/// Posts a batch until it is taken (202), waiting out 429s: the events it took.
+fn post_events(port: u16, source: &str, batch: &Value) -> usize {
+    for _ in 0..600 {
+        let reply = http(
+            port,
+            "POST",
+            &format!("/ingest/{source}"),
+            Some(&batch.to_string()),
+        );
+        match reply.status {
+            202 => return reply.json()["accepted"].as_u64().expect("a count") as usize,
+            429 => {
+                assert_eq!(reply.header("retry-after"), Some("1"));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => panic!("ingest answered {other}: {}", reply.body),
+        }
+    }
+    panic!("the flow stayed full for a minute");
+}
+
+fn count(db: &Database, table: &str, condition: &str) -> usize {
+    let sql = format!("SELECT count(*) FROM {} WHERE {condition}", db.quote(table));
+    db.query(&sql)[0][0].parse().expect("a count")
+}
+
+/// Waits until `table` has `n` rows, and says how many it has when it gives up.
+fn wait_for_rows(db: &Database, table: &str, n: usize) {
+    let start = Instant::now();
+    loop {
+        let got = count(db, table, "1 = 1");
+        if got == n {
+            return;
+        }
+        assert!(got < n, "{table} has {got} rows, more than the {n} events");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{table} has {got} rows of {n} after a minute"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn table_of(ir: &Ir, entity: &str) -> String {
+    ir.entities
+        .values()
+        .find(|e| e.name == entity)
+        .expect("entity")
+        .table
+        .clone()
+}
+
+fn metric(running: &Running, series: &str) -> f64 {
+    let text = running.get("/metrics").body;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+        .parse()
+        .expect("a number")
+}
+
+/// Ten thousand events through ingest, a transformer that changes each and the stores:
+/// exactly as many rows, each changed.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn every_event_is_transformed_and_stored_exactly_once() {
+    const N: usize = 10_000;
+    for (stem_name, service, source, checks) in [
+        (
+            "analytics",
+            "analytics",
+            "ingest",
+            vec![("Event", "country = 'NL'")],
+        ),
+        (
+            "streaming",
+            "pipeline",
+            "transactions",
+            vec![
+                ("ScoredTransaction", "risk = 0.25"),
+                ("AuditRecord", "action = 'accepted'"),
+            ],
+        ),
+    ] {
+        let built = built(stem_name);
+        let ir = built.analysed.ir();
+        let (dbs, urls) = databases(&built.analysed, service, &format!("flow_{stem_name}"));
+        let env = environment(service, free_port(), &urls);
+        migrate(&built.binary, &env);
+        let running = Running::start(&built.binary, &env, &format!("flow-{stem_name}"));
+        let mut taken = 0;
+        for batch in 0..N / 500 {
+            taken += post_events(
+                running.port,
+                source,
+                &events(&built.analysed, source, batch * 500, 500, "web"),
+            );
+        }
+        assert_eq!(taken, N);
+        for (entity, changed) in &checks {
+            let table = table_of(ir, entity);
+            wait_for_rows(&dbs[0], &table, N);
+            assert_eq!(
+                count(&dbs[0], &table, changed),
+                N,
+                "{table}: rows the logic did not change"
+            );
+        }
+        let stores: Vec<&str> = ir
+            .components
+            .values()
+            .filter(|c| {
+                matches!(c.kind, ComponentKind::Store { .. })
+                    && checks
+                        .iter()
+                        .any(|(e, _)| c.inputs.iter().any(|p| p.entity.name == *e))
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        for store in stores {
+            assert_eq!(
+                metric(
+                    &running,
+                    &format!("store_rows_written_total{{store=\"{store}\"}}")
+                ),
+                N as f64,
+                "{store}"
+            );
+        }
+        assert!(running.stop().success());
+    }
+}
+
+/// SIGTERM in the middle of a load: the service stops taking events, and every event it
+/// acknowledged is in the database when it has exited.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn sigterm_during_a_load_loses_no_acknowledged_event() {
+    let built = built("analytics");
+    let (dbs, urls) = databases(&built.analysed, "analytics", "flow_sigterm");
+    let env = environment("analytics", free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "flow-sigterm");
+    let port = running.port;
+    let analysed = &built.analysed;
+    let batches: Vec<String> = (0..400)
+        .map(|b| events(analysed, "ingest", b * 250, 250, "web").to_string())
+        .collect();
+    let load = std::thread::spawn(move || {
+        let mut acknowledged = 0;
+        for batch in &batches {
+            match try_http(port, "POST", "/ingest/ingest", Some(batch)) {
+                Ok(reply) if reply.status == 202 => {
+                    acknowledged += reply.json()["accepted"].as_u64().expect("count") as usize;
+                }
+                Ok(reply) if reply.status == 429 => std::thread::sleep(Duration::from_millis(50)),
+                _ => break,
+            }
+        }
+        acknowledged
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = running.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let acknowledged = load.join().expect("the load");
+    assert!(acknowledged > 0, "no event was taken before SIGTERM");
+    assert!(
+        acknowledged < 100_000,
+        "the load ended before SIGTERM: it proves nothing"
+    );
+    let status = running.stop();
+    assert!(status.success(), "{status}");
+    let table = table_of(analysed.ir(), "Event");
+    assert_eq!(
+        count(&dbs[0], &table, "1 = 1"),
+        acknowledged,
+        "acknowledged events lost or doubled"
+    );
+}
+
+/// A transformer that is slow fills its flow: ingest answers 429 with Retry-After, takes
+/// nothing of the refused batch, and everything it took is stored once the flow drains.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn a_full_flow_pushes_back() {
+    let built = built("analytics");
+    let analysed = &built.analysed;
+    let (dbs, urls) = databases(analysed, "analytics", "flow_full");
+    let env = environment("analytics", free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "flow-full");
+    let path = "/ingest/ingest";
+    let slow = http(
+        running.port,
+        "POST",
+        path,
+        Some(&events(analysed, "ingest", 0, 1, "slow").to_string()),
+    );
+    assert_eq!(slow.status, 202, "{}", slow.body);
+    let mut taken = 1;
+    let mut refused = None;
+    for b in 0..6 {
+        let batch = events(analysed, "ingest", 1 + b * 5000, 5000, "web").to_string();
+        let reply = http(running.port, "POST", path, Some(&batch));
+        match reply.status {
+            202 => taken += 5000,
+            429 => {
+                refused = Some(reply);
+                break;
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    let refused = refused.expect("the flow never filled");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        metric(
+            &running,
+            "ingest_rejected_total{source=\"ingest\",reason=\"full\"}"
+        ) >= 5000.0
+    );
+    wait_for_rows(&dbs[0], &table_of(analysed.ir(), "Event"), taken);
+    assert!(running.stop().success());
 }

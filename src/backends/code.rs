@@ -23,6 +23,7 @@ pub struct CodeBackend;
 const RUNTIME: &[&str] = &[
     "app.rs",
     "db.rs",
+    "flow.rs",
     "http.rs",
     "metrics.rs",
     "model.rs",
@@ -119,6 +120,40 @@ impl Backend for CodeBackend {
             ));
         }
         for component in ir.components.values() {
+            if matches!(
+                component.kind,
+                ComponentKind::Transformer | ComponentKind::Sink { .. }
+            ) {
+                let path = format!("{dir}/src/logic/{}.rs", component.name);
+                let trait_name = format!("{}Logic", camel(&component.name));
+                let (what, example) = if matches!(component.kind, ComponentKind::Transformer) {
+                    (
+                        "transformer",
+                        "fn transform(&self, input: Record) -> Result<Outputs, String>",
+                    )
+                } else {
+                    (
+                        "sink",
+                        "fn deliver(&self, message: &Record) -> Result<(), String>",
+                    )
+                };
+                let text = format!(
+                    "//! The logic of {what} `{name}`. v5c wrote this file once and never touches it again: it is yours.\n\
+                     //! Override the method of `{trait_name}` (see src/generated/hooks.rs):\n\
+                     //!\n\
+                     //! ```ignore\n\
+                     //! {example} {{ … }}\n\
+                     //! ```\n\n\
+                     #[allow(unused_imports)]\n\
+                     use crate::generated::hooks::{{{trait_name}, Outputs, Record}};\n\n\
+                     pub struct Logic;\n\n\
+                     impl {trait_name} for Logic {{}}\n",
+                    name = component.name
+                );
+                if let Err(e) = emitted.files.add_seed(path, text) {
+                    diags.push(Diagnostic::error(Code::BackendFailed, e));
+                }
+            }
             if let ComponentKind::Api { exposes, .. } = &component.kind {
                 let path = format!("{dir}/src/logic/{}.rs", component.name);
                 // The first hook the api has, for the example in the file.
@@ -222,14 +257,15 @@ fn generated_mod(ir: &Ir) -> String {
     out.push_str(
         "//! The service's runtime and the spec it runs. Everything here is rewritten by `v5c build`.\n\n\
          #![allow(dead_code, unused_imports)]\n\n\
-         pub mod app;\npub mod db;\npub mod hooks;\npub mod http;\npub mod metrics;\npub mod model;\n\
+         pub mod app;\npub mod db;\npub mod flow;\npub mod hooks;\npub mod http;\npub mod metrics;\npub mod model;\n\
          #[rustfmt::skip]\npub mod system;\npub mod values;\n",
     );
     for component in ir.components.values() {
-        if matches!(component.kind, ComponentKind::Api { .. }) {
+        if has_logic(&component.kind) {
             let _ = write!(
                 out,
-                "\n/// The logic of api `{0}`: yours to edit.\n#[path = \"../logic/{0}.rs\"]\npub mod logic_{0};\n",
+                "\n/// The logic of {0} `{1}`: yours to edit.\n#[path = \"../logic/{1}.rs\"]\npub mod logic_{1};\n",
+                component.kind_name(),
                 component.name
             );
         }
@@ -237,6 +273,83 @@ fn generated_mod(ir: &Ir) -> String {
     out.push_str(
         "\n/// Runs the command the arguments name.\npub fn main() -> std::process::ExitCode {\n    app::main(&system::SYSTEM, system::prefix)\n}\n",
     );
+    out
+}
+
+/// Whether a component has a logic file: apis, transformers and sinks.
+fn has_logic(kind: &ComponentKind) -> bool {
+    matches!(
+        kind,
+        ComponentKind::Api { .. } | ComponentKind::Transformer | ComponentKind::Sink { .. }
+    )
+}
+
+/// The logic traits of transformers and sinks, and the table the dataflow calls them by.
+fn dataflow_hooks(ir: &Ir) -> String {
+    let mut out = String::new();
+    let mut transforms = Vec::new();
+    let mut delivers = Vec::new();
+    for c in ir.components.values() {
+        let name = &c.name;
+        let trait_name = format!("{}Logic", camel(name));
+        match &c.kind {
+            ComponentKind::Transformer => {
+                let _ = write!(
+                    out,
+                    "\n/// The logic of transformer `{name}`: zero, one or many outputs per input, each\n\
+                     /// `(port, message)`. By default each output port gets the input's fields its entity has.\n\
+                     pub trait {trait_name} {{\n    fn transform(&self, input: Record) -> Result<Outputs, String> {{\n        pass_through(super::system::node({}), input)\n    }}\n}}\n",
+                    lit(name)
+                );
+                transforms.push(arm(
+                    &lit(name),
+                    &format!("super::logic_{name}::Logic.transform(input)"),
+                ));
+            }
+            ComponentKind::Sink { .. } => {
+                let _ = write!(
+                    out,
+                    "\n/// The logic of sink `{name}`: deliver a message (a webhook, an e-mail…). By default\n\
+                     /// it writes a structured log line; an `Err` counts as a failed delivery.\n\
+                     pub trait {trait_name} {{\n    fn deliver(&self, message: &Record) -> Result<(), String> {{\n        tracing::info!(sink = {}, message = %serde_json::Value::Object(message.clone()), \"delivered\");\n        Ok(())\n    }}\n}}\n",
+                    lit(name)
+                );
+                delivers.push(arm(
+                    &lit(name),
+                    &format!("super::logic_{name}::Logic.deliver(message)"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let _ = write!(
+        out,
+        "\nfn transform(node: &Node, input: Record) -> Result<Outputs, String> {{\n    match node.name {{\n{}        _ => pass_through(node, input),\n    }}\n}}\n",
+        transforms.iter().fold(String::new(), |mut all, a| {
+            all.push_str(a);
+            all.push('\n');
+            all
+        })
+    );
+    let _ = write!(
+        out,
+        "\nfn deliver(node: &Node, message: &Record) -> Result<(), String> {{\n    match node.name {{\n{}        _ => Ok(()),\n    }}\n}}\n",
+        delivers.iter().fold(String::new(), |mut all, a| {
+            all.push_str(a);
+            all.push('\n');
+            all
+        })
+    );
+    if delivers.is_empty() {
+        out = out.replace("fn deliver(node: &Node, message: &Record) -> Result<(), String> {\n    match node.name {\n        _ => Ok(()),\n    }\n}", "fn deliver(node: &Node, message: &Record) -> Result<(), String> {\n    let _ = (node, message);\n    Ok(())\n}");
+    }
+    if transforms.is_empty() {
+        out = out.replace(
+            "    match node.name {\n        _ => pass_through(node, input),\n    }",
+            "    pass_through(node, input)",
+        );
+    }
+    out.push_str("\npub static DATAFLOW: Logic = Logic { transform, deliver };\n");
     out
 }
 
@@ -304,7 +417,8 @@ fn hooks(ir: &Ir) -> String {
     out.push_str(
         "//! The logic hooks of each api. Implement them in src/logic/API.rs; a hook that is not\n\
          //! implemented lets the request through unchanged.\n\n\
-         pub use super::model::{Hooks, Record, Rejection};\nuse serde_json::Value;\n",
+         pub use super::flow::{pass_through, Logic, Outputs};\n\
+         pub use super::model::{Hooks, Node, Record, Rejection};\nuse serde_json::Value;\n",
     );
     // (operation, parameters, the body's use of them, the call's arguments)
     let ops: [(&str, &[&str], &str, &str); 3] = [
@@ -409,6 +523,7 @@ fn hooks(ir: &Ir) -> String {
             api.to_ascii_uppercase()
         );
     }
+    out.push_str(&dataflow_hooks(ir));
     out
 }
 
@@ -676,15 +791,14 @@ fn system(analysed: &Analysed, version: &str) -> String {
     }
     out.push_str("];\n");
 
-    // Tables of every exposed entity.
+    // The table of every store.
     let mut tables: Vec<(String, String)> = Vec::new();
-    for component in ir.components.values() {
-        let ComponentKind::Api { exposes, .. } = &component.kind else {
+    for store in ir.components.values() {
+        let ComponentKind::Store { entity, .. } = &store.kind else {
             continue;
         };
-        for exposure in exposes {
-            let entity = &ir.entities[exposure.entity.id()];
-            let store = &ir.components[exposure.store.id()];
+        {
+            let entity = &ir.entities[entity.id()];
             let static_name = table_static(&store.name);
             if tables.iter().any(|(n, _)| *n == static_name) {
                 continue;
@@ -974,23 +1088,139 @@ fn system(analysed: &Analysed, version: &str) -> String {
                 float_lit(value)
             );
         }
+        let (nodes, flows) = dataflow(ir, facts, service);
         let _ = write!(
             out,
-            "    Service {{\n        name: {},\n        port: {},\n        databases: &[{}],\n        apis: &[\n{apis}        ],\n        metrics: &[\n{metrics}        ],\n        series: &[\n{series}        ],\n    }},\n",
+            "    Service {{\n        name: {},\n        port: {},\n        databases: &[{}],\n        apis: &[\n{apis}        ],\n        metrics: &[\n{metrics}        ],\n        series: &[\n{series}        ],\n        nodes: &[\n{nodes}        ],\n        flows: &[\n{flows}        ],\n    }},\n",
             lit(&service.name),
             service.port,
             databases.join(", "),
         );
     }
     out.push_str("];\n");
+    out.push_str(&messages(ir));
     let _ = write!(
         out,
         "\npub static SYSTEM: System = System {{\n    name: {},\n    version: {},\n    services: &SERVICES,\n    databases: &DATABASES,\n}};\n\n\
-         /// The path prefix of each api's routes.\npub fn prefix(api: &str) -> &'static str {{\n    match api {{\n{prefixes}        _ => \"\",\n    }}\n}}\n",
+         /// The path prefix of each api's routes.\npub fn prefix(api: &str) -> &'static str {{\n    match api {{\n{prefixes}        _ => \"\",\n    }}\n}}\n\n\
+         /// A dataflow component, by name.\npub fn node(name: &str) -> &'static Node {{\n    SERVICES\n        .iter()\n        .flat_map(|s| s.nodes)\n        .find(|n| n.name == name)\n        .expect(\"a component of the spec\")\n}}\n",
         lit(&ir.system.name),
         lit(version),
     );
     out
+}
+
+/// The message type of each entity that flows: its fields, to check messages by.
+fn messages(ir: &Ir) -> String {
+    let mut out = String::new();
+    let mut done = std::collections::BTreeSet::new();
+    for component in ir.components.values() {
+        for port in component.inputs.iter().chain(&component.outputs) {
+            if !done.insert(port.entity.name.clone()) {
+                continue;
+            }
+            let entity = &ir.entities[port.entity.id()];
+            let _ = write!(
+                out,
+                "\npub static {}: Message = Message {{\n    entity: {},\n    fields: &[\n",
+                message_static(&entity.name),
+                lit(&entity.name)
+            );
+            for field in &entity.fields {
+                let ty = stored(ir, &field.ty);
+                let random_uuid =
+                    matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
+                let _ = write!(
+                    out,
+                    "        Field {{\n            name: {},\n            column: \"\",\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: \"\",\n            write: \"\",\n            compare: \"\",\n            fill: None,\n        }},\n",
+                    lit(&field.name),
+                    ty_expr(ir, ty),
+                    field.nullable,
+                    field.default.is_some() && !random_uuid,
+                    field.identity,
+                    random_uuid,
+                    field
+                        .min
+                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
+                    field
+                        .max
+                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
+                    field
+                        .format
+                        .map_or("None".into(), |f| format!("Some({})", format_variant(f))),
+                );
+            }
+            out.push_str("    ],\n};\n");
+        }
+    }
+    out
+}
+
+fn message_static(entity: &str) -> String {
+    format!("MESSAGE_{}", snake(entity).to_ascii_uppercase())
+}
+
+/// A service's dataflow components, producers first, and the flows between them.
+fn dataflow(
+    ir: &Ir,
+    facts: &crate::passes::Facts,
+    service: &crate::ir::Service,
+) -> (String, String) {
+    let members: Vec<&str> = service.components.iter().map(|c| c.name.as_str()).collect();
+    let mut nodes = String::new();
+    for name in &facts.component_order {
+        if !members.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(c) = ir.components.values().find(|c| &c.name == name) else {
+            continue;
+        };
+        let role = match &c.kind {
+            ComponentKind::Api { .. } => continue,
+            ComponentKind::Source { .. } => "Role::Source".to_owned(),
+            ComponentKind::Transformer => "Role::Transformer".to_owned(),
+            ComponentKind::Store { batch, .. } => format!(
+                "Role::Store {{ table: &{}, batch_size: {}, flush_ms: {} }}",
+                table_static(&c.name),
+                batch.size,
+                batch.flush_ms
+            ),
+            ComponentKind::Sink { store } => format!(
+                "Role::Sink {{ store: {} }}",
+                store
+                    .as_ref()
+                    .map_or("None".into(), |s| format!("Some({})", lit(&s.name)))
+            ),
+        };
+        let outputs: Vec<String> = c
+            .outputs
+            .iter()
+            .map(|p| format!("({}, &{})", lit(&p.name), message_static(&p.entity.name)))
+            .collect();
+        let _ = write!(
+            nodes,
+            "            Node {{\n                name: {},\n                role: {role},\n                outputs: &[{}],\n            }},\n",
+            lit(&c.name),
+            outputs.join(", ")
+        );
+    }
+    let mut flows = String::new();
+    for flow in ir.flows.values() {
+        if !members.contains(&flow.from.component.name.as_str()) {
+            continue;
+        }
+        let _ = write!(
+            flows,
+            "            FlowDef {{\n                label: {},\n                from: ({}, {}),\n                to: ({}, {}),\n                capacity: {},\n            }},\n",
+            lit(&flow_label(flow)),
+            lit(&flow.from.component.name),
+            lit(&flow.from.port),
+            lit(&flow.to.component.name),
+            lit(&flow.to.port),
+            flow.capacity
+        );
+    }
+    (nodes, flows)
 }
 
 /// The series of the dataflow metrics a service exports, made at start-up with value 0:

@@ -302,11 +302,15 @@ async fn serve(
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
     });
+    let dataflow =
+        super::flow::Dataflow::start(service, &dbs, Arc::clone(&metrics), &super::hooks::DATAFLOW);
     let state = Arc::new(AppState {
         service,
+        dataflow: std::sync::RwLock::new(Some(dataflow)),
         dbs,
         metrics,
     });
+    let drained = Arc::clone(&state);
     let app = http::router(state, prefix_of);
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
         .await
@@ -330,6 +334,17 @@ async fn serve(
     let _ = stop_tx.send(());
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(Ok(Ok(()))) => {
+            // No request is left: every message taken goes through, and every batch is
+            // written, before the process ends.
+            let dataflow = drained
+                .dataflow
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(dataflow) = dataflow {
+                tracing::info!("draining the flows");
+                dataflow.drain().await;
+            }
             tracing::info!("stopped");
             Ok(())
         }

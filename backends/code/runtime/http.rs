@@ -28,6 +28,8 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 pub struct AppState {
     pub service: &'static Service,
+    /// The running dataflow; taken at shutdown, to drain it.
+    pub dataflow: std::sync::RwLock<Option<super::flow::Dataflow>>,
     /// By database index of the system; `None` for the ones this service does not use.
     pub dbs: Vec<Option<Arc<Db>>>,
     pub metrics: Arc<Registry>,
@@ -301,6 +303,26 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             }
         }
     }
+    for node in state.service.nodes {
+        if matches!(node.role, super::model::Role::Source) {
+            let source = node.name;
+            let route = leak(format!("/ingest/{source}"));
+            for status in [202, 400, 413, 422, 429, 500, 503] {
+                let status = status.to_string();
+                let labels = [source, route, "POST", status.as_str()];
+                state.metrics.ensure("http_requests_total", &labels);
+                state
+                    .metrics
+                    .ensure("http_request_duration_seconds", &labels);
+            }
+            router = router.route(
+                route,
+                axum::routing::post(move |State(s): State<Shared>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
+                    measured(&s, source, route, "POST", ingest(&s, source, body)).await
+                }),
+            );
+        }
+    }
     router
         .route(
             "/healthz",
@@ -335,6 +357,14 @@ async fn metrics(State(s): State<Shared>) -> Response {
     for db in s.dbs.iter().flatten() {
         db.record_pool();
     }
+    if let Some(dataflow) = s
+        .dataflow
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
+        dataflow.record(&s.metrics);
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -359,7 +389,7 @@ fn placeholder(engine: Engine, n: usize) -> String {
 }
 
 /// `write` of a field with its placeholder.
-fn param(table: &Table, field: usize, n: usize) -> String {
+pub(crate) fn param(table: &Table, field: usize, n: usize) -> String {
     table.fields[field]
         .write
         .replace("{}", &placeholder(table.engine, n))
@@ -650,7 +680,7 @@ fn prefixed(prefix: &str, mut problems: Vec<Invalid>) -> Vec<Invalid> {
 /// `required` demands every field that has no default; `fill_key` (a create) fills a key
 /// with a random UUID when the spec says so, and otherwise (an update) leaves the key to the
 /// path.
-fn columns(
+pub(crate) fn columns(
     table: &Table,
     record: &Record,
     required: bool,
@@ -797,7 +827,7 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
+pub(crate) fn insert(table: &Table, cols: &[(usize, Option<String>)]) -> Write {
     let names: Vec<&str> = cols.iter().map(|(i, _)| table.fields[*i].column).collect();
     let exprs: Vec<String> = cols
         .iter()
@@ -1025,5 +1055,48 @@ async fn delete(
             ),
         )),
         Err(e) => Err(from_db(e)),
+    }
+}
+
+/// Events into a source: 202 once every one is in its flows; 429 with `Retry-After` when a
+/// flow is full (nothing is taken); 422 naming the fields of a bad event (nothing is taken).
+async fn ingest(
+    s: &AppState,
+    source: &'static str,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let events = super::flow::events(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
+    if events.is_empty() || events.len() > 10_000 {
+        return Err(Failure::invalid(vec![Invalid::new(
+            "",
+            "a batch holds from 1 to 10000 events",
+        )]));
+    }
+    let guard = s
+        .dataflow
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataflow) = guard.as_ref() else {
+        return Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is stopping",
+        ));
+    };
+    match dataflow.ingest(s.service, &s.metrics, source, events) {
+        Ok(n) => Ok((StatusCode::ACCEPTED, axum::Json(json!({ "accepted": n }))).into_response()),
+        Err(super::flow::Refused::Invalid(problems)) => Err(Failure::invalid(problems)),
+        Err(super::flow::Refused::Full) => {
+            let mut response =
+                Failure::new(StatusCode::TOO_MANY_REQUESTS, "the flow is full; try again")
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Ok(response)
+        }
+        Err(super::flow::Refused::Closed) => Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is stopping",
+        )),
     }
 }

@@ -21,6 +21,49 @@ pub struct Service {
     pub metrics: &'static [MetricDef],
     /// The dataflow series made at start-up: (metric, label values, value).
     pub series: &'static [(&'static str, &'static [&'static str], f64)],
+    /// The dataflow components it runs, producers first.
+    pub nodes: &'static [Node],
+    /// The flows between them.
+    pub flows: &'static [FlowDef],
+}
+
+/// A message type: an entity's fields, for checking what flows.
+pub struct Message {
+    pub entity: &'static str,
+    pub fields: &'static [super::values::Field],
+}
+
+/// What a dataflow component does.
+pub enum Role {
+    /// Takes events over HTTP at `/ingest/NAME`.
+    Source,
+    Transformer,
+    /// Writes what arrives to `table`, in batches.
+    Store {
+        table: &'static Table,
+        batch_size: usize,
+        flush_ms: u64,
+    },
+    /// Delivers what arrives; with a store, appends it there too.
+    Sink {
+        store: Option<&'static str>,
+    },
+}
+
+/// A dataflow component.
+pub struct Node {
+    pub name: &'static str,
+    pub role: Role,
+    pub outputs: &'static [(&'static str, &'static Message)],
+}
+
+/// A flow: a bounded channel from a component's port to another's.
+pub struct FlowDef {
+    /// `FROM.PORT->TO.PORT`, its metrics' label.
+    pub label: &'static str,
+    pub from: (&'static str, &'static str),
+    pub to: (&'static str, &'static str),
+    pub capacity: usize,
 }
 
 pub struct Database {
