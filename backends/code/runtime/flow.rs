@@ -148,9 +148,9 @@ impl Dataflow {
             let input = merge(inputs);
             let metrics = Arc::clone(&metrics);
             let task = match &node.role {
-                Role::Transformer => {
-                    tokio::spawn(transformer(node, service, input, outputs, metrics, logic))
-                }
+                Role::Transformer => tokio::task::spawn_blocking(move || {
+                    transformer(node, service, input, outputs, metrics, logic);
+                }),
                 Role::Store {
                     table,
                     batch_size,
@@ -203,31 +203,8 @@ impl Dataflow {
         let Some((port, message)) = node.outputs.first() else {
             return Ok(0);
         };
-        let mut problems = Vec::new();
-        for (n, event) in events.iter().enumerate() {
-            if let Err(p) = check(message, event) {
-                let prefix = if events.len() > 1 {
-                    format!("[{n}].")
-                } else {
-                    String::new()
-                };
-                problems.extend(p.into_iter().map(|mut i| {
-                    i.field = format!("{prefix}{}", i.field);
-                    i
-                }));
-            }
-        }
-        if !problems.is_empty() {
-            metrics.add(
-                "ingest_rejected_total",
-                &[source, "invalid"],
-                events.len() as f64,
-            );
-            return Err(Refused::Invalid(problems));
-        }
-        let Some(targets) = self.sources.get(&(source, *port)) else {
-            return Ok(events.len());
-        };
+        let no_flows = Vec::new();
+        let targets = self.sources.get(&(source, *port)).unwrap_or(&no_flows);
         // A batch larger than a flow can never fit.
         if let Some((flow, _)) = targets
             .iter()
@@ -257,10 +234,41 @@ impl Dataflow {
                 Err(mpsc::error::TrySendError::Closed(())) => return Err(Refused::Closed),
             }
         }
+        // Checked once there is room: a full flow answers at once, and a refused batch gives
+        // its room back (the permits are dropped unused).
+        let mut problems = Vec::new();
+        for (n, event) in events.iter().enumerate() {
+            if let Err(p) = check(message, event) {
+                let prefix = if events.len() > 1 {
+                    format!("[{n}].")
+                } else {
+                    String::new()
+                };
+                problems.extend(p.into_iter().map(|mut i| {
+                    i.field = format!("{prefix}{}", i.field);
+                    i
+                }));
+            }
+        }
+        if !problems.is_empty() {
+            metrics.add(
+                "ingest_rejected_total",
+                &[source, "invalid"],
+                events.len() as f64,
+            );
+            return Err(Refused::Invalid(problems));
+        }
         let n = events.len();
-        for (permit, (flow, _)) in permits.into_iter().zip(targets) {
-            for (p, event) in permit.zip(events.iter()) {
-                p.send(event.clone());
+        let last = targets.len().saturating_sub(1);
+        let mut events = Some(events);
+        for (i, (permit, (flow, _))) in permits.into_iter().zip(targets).enumerate() {
+            let batch = if i == last {
+                events.take().unwrap_or_default()
+            } else {
+                events.clone().unwrap_or_default()
+            };
+            for (p, event) in permit.zip(batch) {
+                p.send(event);
             }
             metrics.add(
                 "flow_messages_total",
@@ -313,26 +321,60 @@ fn merge(mut inputs: Vec<mpsc::Receiver<Record>>) -> mpsc::Receiver<Record> {
     rx
 }
 
+/// Counts kept by a component's loop and added to the registry now and then: a lock per
+/// message would cost more than the message.
+#[derive(Default)]
+struct Tally {
+    received: u64,
+    emitted: BTreeMap<&'static str, u64>,
+    flowed: BTreeMap<usize, u64>,
+    pending: u64,
+}
+
+impl Tally {
+    fn flush(&mut self, node: &Node, labels: &[&'static str], metrics: &Registry) {
+        if self.received > 0 {
+            metrics.add(
+                "component_received_total",
+                &[node.name],
+                self.received as f64,
+            );
+        }
+        for (port, n) in std::mem::take(&mut self.emitted) {
+            metrics.add("component_emitted_total", &[node.name, port], n as f64);
+        }
+        for (flow, n) in std::mem::take(&mut self.flowed) {
+            metrics.add("flow_messages_total", &[labels[flow]], n as f64);
+        }
+        self.received = 0;
+        self.pending = 0;
+    }
+}
+
 /// Sends to every flow of the port, waiting for room: back-pressure reaches the sources.
-async fn emit(
-    node: &Node,
-    outputs: &Senders,
-    port: &'static str,
-    record: Record,
-    metrics: &Registry,
-    labels: &[&'static str],
-) {
+fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tally: &mut Tally) {
     if let Some(targets) = outputs.get(&(node.name, port)) {
-        for (flow, tx) in targets {
-            if tx.send(record.clone()).await.is_ok() {
-                metrics.inc("flow_messages_total", &[labels[*flow]]);
+        let last = targets.len().saturating_sub(1);
+        let mut record = Some(record);
+        for (n, (flow, tx)) in targets.iter().enumerate() {
+            let message = if n == last {
+                record.take()
+            } else {
+                record.clone()
+            };
+            if let Some(message) = message {
+                if tx.blocking_send(message).is_ok() {
+                    *tally.flowed.entry(*flow).or_default() += 1;
+                }
             }
         }
     }
-    metrics.inc("component_emitted_total", &[node.name, port]);
+    *tally.emitted.entry(port).or_default() += 1;
 }
 
-async fn transformer(
+/// A transformer runs on a thread of its own: its logic may block, and the loop costs no
+/// hand-over per message.
+fn transformer(
     node: &'static Node,
     service: &'static Service,
     mut input: mpsc::Receiver<Record>,
@@ -341,48 +383,47 @@ async fn transformer(
     logic: &'static Logic,
 ) {
     let labels: Vec<&'static str> = service.flows.iter().map(|f| f.label).collect();
-    while let Some(record) = input.recv().await {
-        metrics.inc("component_received_total", &[node.name]);
-        let result = tokio::task::block_in_place(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                (logic.transform)(node, record)
-            }))
-        });
-        let produced = match result {
-            Ok(Ok(produced)) => produced,
-            Ok(Err(e)) => {
-                failed(node, &metrics, &e);
-                continue;
+    let mut tally = Tally::default();
+    while let Some(record) = input.blocking_recv() {
+        tally.received += 1;
+        tally.pending += 1;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (logic.transform)(node, record)
+        }));
+        match result {
+            Ok(Ok(produced)) => {
+                for (port, record) in produced {
+                    let Some((_, message)) = node.outputs.iter().find(|(p, _)| *p == port) else {
+                        failed(node, &metrics, &format!("no output port `{port}`"));
+                        continue;
+                    };
+                    if let Err(problems) = check(message, &record) {
+                        let what: Vec<String> = problems
+                            .iter()
+                            .map(|p| format!("{}: {}", p.field, p.message))
+                            .collect();
+                        failed(
+                            node,
+                            &metrics,
+                            &format!(
+                                "a {} it made is not valid: {}",
+                                message.entity,
+                                what.join("; ")
+                            ),
+                        );
+                        continue;
+                    }
+                    emit(node, &outputs, port, record, &mut tally);
+                }
             }
-            Err(_) => {
-                failed(node, &metrics, "the logic panicked");
-                continue;
-            }
-        };
-        for (port, record) in produced {
-            let Some((_, message)) = node.outputs.iter().find(|(p, _)| *p == port) else {
-                failed(node, &metrics, &format!("no output port `{port}`"));
-                continue;
-            };
-            if let Err(problems) = check(message, &record) {
-                let what: Vec<String> = problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.message))
-                    .collect();
-                failed(
-                    node,
-                    &metrics,
-                    &format!(
-                        "a {} it made is not valid: {}",
-                        message.entity,
-                        what.join("; ")
-                    ),
-                );
-                continue;
-            }
-            emit(node, &outputs, port, record, &metrics, &labels).await;
+            Ok(Err(e)) => failed(node, &metrics, &e),
+            Err(_) => failed(node, &metrics, "the logic panicked"),
+        }
+        if tally.pending >= 1000 || input.is_empty() {
+            tally.flush(node, &labels, &metrics);
         }
     }
+    tally.flush(node, &labels, &metrics);
 }
 
 /// A message a component could not handle: counted, logged with the reason, dropped.
@@ -441,18 +482,15 @@ async fn store(
             Some(m) => m,
             None => break,
         };
-        metrics.inc("component_received_total", &[node.name]);
         batch.push(first);
         let deadline = tokio::time::Instant::now() + flush;
         while batch.len() < size {
             match tokio::time::timeout_at(deadline, input.recv()).await {
-                Ok(Some(m)) => {
-                    metrics.inc("component_received_total", &[node.name]);
-                    batch.push(m);
-                }
+                Ok(Some(m)) => batch.push(m),
                 Ok(None) | Err(_) => break,
             }
         }
+        metrics.add("component_received_total", &[node.name], batch.len() as f64);
         write_batch(node, table, &db, std::mem::take(&mut batch), &metrics).await;
     }
 }
