@@ -2359,6 +2359,24 @@ fn wait_for_rows(db: &Database, table: &str, n: usize) {
     }
 }
 
+/// The field that tells one test event from another (each has its own number in it).
+fn source_key(stem_name: &str) -> &'static str {
+    if stem_name == "analytics" {
+        "user_ref"
+    } else {
+        "account"
+    }
+}
+
+fn distinct_events(db: &Database, table: &str, column: &str) -> usize {
+    let sql = format!(
+        "SELECT count(DISTINCT {}) FROM {}",
+        db.quote(column),
+        db.quote(table)
+    );
+    db.query(&sql)[0][0].parse().expect("a count")
+}
+
 fn table_of(ir: &Ir, entity: &str) -> String {
     ir.entities
         .values()
@@ -2424,6 +2442,16 @@ fn every_event_is_transformed_and_stored_exactly_once() {
                 "{table}: rows the logic did not change"
             );
         }
+        // Each event once: no row lost and another doubled, and none arriving late.
+        std::thread::sleep(Duration::from_millis(500));
+        let table = table_of(ir, checks[0].0);
+        let distinct = distinct_events(&dbs[0], &table, source_key(stem_name));
+        assert_eq!(distinct, N, "{table}: {distinct} distinct events of {N}");
+        assert_eq!(
+            count(&dbs[0], &table, "1 = 1"),
+            N,
+            "{table}: rows after a pause"
+        );
         let stores: Vec<&str> = ir
             .components
             .values()
@@ -2472,7 +2500,13 @@ fn sigterm_during_a_load_loses_no_acknowledged_event() {
                     acknowledged += reply.json()["accepted"].as_u64().expect("count") as usize;
                 }
                 Ok(reply) if reply.status == 429 => std::thread::sleep(Duration::from_millis(50)),
-                _ => break,
+                // Stopping: refused, or the listener is gone.
+                Ok(reply) if reply.status == 503 => break,
+                Err(_) => break,
+                Ok(reply) => panic!(
+                    "ingest answered {} during the load: {}",
+                    reply.status, reply.body
+                ),
             }
         }
         acknowledged
@@ -2499,6 +2533,11 @@ fn sigterm_during_a_load_loses_no_acknowledged_event() {
         count(&dbs[0], &table, "1 = 1"),
         acknowledged,
         "acknowledged events lost or doubled"
+    );
+    assert_eq!(
+        distinct_events(&dbs[0], &table, "user_ref"),
+        acknowledged,
+        "events doubled"
     );
 }
 

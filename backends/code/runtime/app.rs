@@ -332,29 +332,28 @@ async fn serve(
     shutdown_signal().await;
     tracing::info!("stopping: no new connections; finishing the requests in flight");
     let _ = stop_tx.send(());
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(Ok(Ok(()))) => {
-            // No request is left: every message taken goes through, and every batch is
-            // written, before the process ends.
-            let dataflow = drained
-                .dataflow
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
-            if let Some(dataflow) = dataflow {
-                tracing::info!("draining the flows");
-                dataflow.drain().await;
-            }
-            tracing::info!("stopped");
-            Ok(())
-        }
+    let served = match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(Ok(Ok(()))) => Ok(()),
         Ok(Ok(Err(e))) => Err(format!("the server failed: {e}")),
         Ok(Err(e)) => Err(format!("the server task failed: {e}")),
         Err(_) => Err(format!(
             "requests were still running {} seconds after the signal",
             SHUTDOWN_GRACE.as_secs()
         )),
+    };
+    // Whatever became of HTTP, every message taken goes through and every batch is written
+    // before the process ends.
+    let dataflow = drained
+        .dataflow
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(dataflow) = dataflow {
+        tracing::info!("draining the flows");
+        dataflow.drain().await;
     }
+    tracing::info!("stopped");
+    served
 }
 
 async fn shutdown_signal() {

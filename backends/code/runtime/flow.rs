@@ -41,9 +41,17 @@ pub fn check(message: &Message, record: &Record) -> Result<(), Vec<Invalid>> {
     }
     for field in message.fields {
         match record.get(field.name) {
+            Some(_) if field.identity => problems.push(Invalid::new(
+                field.name,
+                "is numbered by the database and may not be given",
+            )),
             Some(value) => {
-                if let Err(p) = values::encode(Engine::Postgresql, field, value) {
-                    problems.push(p);
+                // Valid on every engine: the store it reaches may be any of them.
+                for engine in [Engine::Postgresql, Engine::Mysql, Engine::Sqlite] {
+                    if let Err(p) = values::encode(engine, field, value) {
+                        problems.push(p);
+                        break;
+                    }
                 }
             }
             None if !field.nullable
@@ -72,7 +80,12 @@ pub fn pass_through(node: &Node, input: Record) -> Result<Outputs, String> {
         .map(|(port, message)| {
             let record: Record = input
                 .iter()
-                .filter(|(k, _)| message.fields.iter().any(|f| f.name == k.as_str()))
+                .filter(|(k, _)| {
+                    message
+                        .fields
+                        .iter()
+                        .any(|f| f.name == k.as_str() && !f.identity)
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             (*port, record)
@@ -297,7 +310,9 @@ impl Dataflow {
         self.sources.clear();
         self.flows.clear();
         for task in self.tasks.drain(..) {
-            let _ = task.await;
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a component of the dataflow failed");
+            }
         }
     }
 }
@@ -353,6 +368,7 @@ impl Tally {
 
 /// Sends to every flow of the port, waiting for room: back-pressure reaches the sources.
 fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tally: &mut Tally) {
+    let mut sent = false;
     if let Some(targets) = outputs.get(&(node.name, port)) {
         let last = targets.len().saturating_sub(1);
         let mut record = Some(record);
@@ -365,11 +381,21 @@ fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tall
             if let Some(message) = message {
                 if tx.blocking_send(message).is_ok() {
                     *tally.flowed.entry(*flow).or_default() += 1;
+                    sent = true;
+                } else {
+                    // The component downstream is gone (it failed): a loss, counted.
+                    tracing::error!(
+                        component = node.name,
+                        port,
+                        "a message could not be passed on"
+                    );
                 }
             }
         }
     }
-    *tally.emitted.entry(port).or_default() += 1;
+    if sent {
+        *tally.emitted.entry(port).or_default() += 1;
+    }
 }
 
 /// A transformer runs on a thread of its own: its logic may block, and the loop costs no
@@ -529,8 +555,17 @@ async fn write_batch(
                 metrics.add("store_rows_written_total", &[node.name], rows.len() as f64);
                 break;
             }
-            // Away, or a row another store has not written yet: wait and try again.
-            Err(DbError::Unavailable(e) | DbError::Reference(e)) if attempts < 12 => {
+            // The database is away: wait for it as long as it takes (back-pressure holds the
+            // sources meanwhile), rather than lose rows already acknowledged.
+            Err(DbError::Unavailable(e)) => {
+                attempts += 1;
+                metrics.inc("store_write_retries_total", &[node.name]);
+                tracing::warn!(component = node.name, error = %e, attempt = attempts, "batch retried");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            // A row refers to one another store has not written yet: wait a little.
+            Err(DbError::Reference(e)) if attempts < 6 => {
                 attempts += 1;
                 metrics.inc("store_write_retries_total", &[node.name]);
                 tracing::warn!(component = node.name, error = %e, attempt = attempts, "batch retried");
@@ -540,15 +575,24 @@ async fn write_batch(
             Err(e) => {
                 tracing::warn!(component = node.name, error = ?e, "batch refused; writing it row by row");
                 for row in &rows {
-                    match db
-                        .write_all(&inserts(table, std::slice::from_ref(row)))
-                        .await
-                    {
-                        Ok(_) => metrics.inc("store_rows_written_total", &[node.name]),
-                        Err(e) => {
-                            metrics.inc("store_write_failures_total", &[node.name]);
-                            tracing::error!(component = node.name, error = ?e, "row lost");
+                    let one = inserts(table, std::slice::from_ref(row));
+                    let mut wait = Duration::from_millis(50);
+                    loop {
+                        match db.write_all(&one).await {
+                            Ok(_) => metrics.inc("store_rows_written_total", &[node.name]),
+                            // Still only away: the row is not at fault.
+                            Err(DbError::Unavailable(_)) => {
+                                metrics.inc("store_write_retries_total", &[node.name]);
+                                tokio::time::sleep(wait).await;
+                                wait = (wait * 2).min(Duration::from_secs(5));
+                                continue;
+                            }
+                            Err(e) => {
+                                metrics.inc("store_write_failures_total", &[node.name]);
+                                tracing::error!(component = node.name, error = ?e, "row lost");
+                            }
                         }
+                        break;
                     }
                 }
                 break;
