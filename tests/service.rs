@@ -2585,3 +2585,32 @@ fn a_full_flow_pushes_back() {
     wait_for_rows(&dbs[0], &table_of(analysed.ir(), "Event"), taken);
     assert!(running.stop().success());
 }
+
+/// Every file v5c writes into a crate, the logic files included, is as rustfmt writes it,
+/// for every spec of the repository (the ones built above have their logic replaced).
+#[test]
+#[ignore = "needs rustfmt: run by tools/test-all"]
+fn every_generated_crate_is_as_rustfmt_writes_it() {
+    let specs = common::specs_in(&[
+        "examples",
+        "tests/fixtures/good",
+        "tests/fixtures/code",
+        "tests/fixtures/deploy",
+    ]);
+    for spec in specs {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        common::write_files(&common::build(&analyse(&spec), "code").files, tmp.path());
+        let main = tmp.path().join("service/src/main.rs");
+        let out = Command::new("rustfmt")
+            .args(["--check", "--edition", "2021"])
+            .arg(&main)
+            .output()
+            .expect("rustfmt runs");
+        assert!(
+            out.status.success(),
+            "{}: not as rustfmt writes it:\n{}",
+            spec.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

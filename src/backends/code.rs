@@ -137,6 +137,8 @@ impl Backend for CodeBackend {
                         "fn deliver(&self, message: &Record) -> Result<(), String>",
                     )
                 };
+                // Sorted, as rustfmt sorts them.
+                let imports = sorted_imports(&[&trait_name, "Outputs", "Record"]);
                 let text = format!(
                     "//! The logic of {what} `{name}`. v5c wrote this file once and never touches it again: it is yours.\n\
                      //! Override the method of `{trait_name}` (see src/generated/hooks.rs):\n\
@@ -145,7 +147,7 @@ impl Backend for CodeBackend {
                      //! {example} {{ … }}\n\
                      //! ```\n\n\
                      #[allow(unused_imports)]\n\
-                     use crate::generated::hooks::{{{trait_name}, Outputs, Record}};\n\n\
+                     use crate::generated::hooks::{{{imports}}};\n\n\
                      pub struct Logic;\n\n\
                      impl {trait_name} for Logic {{}}\n",
                     name = component.name
@@ -527,8 +529,16 @@ fn hooks(ir: &Ir) -> String {
     out
 }
 
+/// A `use` list as rustfmt orders it.
+fn sorted_imports(names: &[&str]) -> String {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    names.join(", ")
+}
+
 fn logic_seed(api: &str, first_hook: Option<&str>) -> String {
     let trait_name = format!("{}Hooks", camel(api));
+    let imports = sorted_imports(&[&trait_name, "Record", "Rejection"]);
     let example = match first_hook {
         Some(hook) => format!(
             "//! requests through unchanged. For example:\n\
@@ -548,7 +558,7 @@ fn logic_seed(api: &str, first_hook: Option<&str>) -> String {
          //! Override any hook of `{trait_name}` (see src/generated/hooks.rs); the others let\n\
          {example}\n\
          #[allow(unused_imports)]\n\
-         use crate::generated::hooks::{{{trait_name}, Record, Rejection}};\n\n\
+         use crate::generated::hooks::{{{imports}}};\n\n\
          pub struct Logic;\n\n\
          impl {trait_name} for Logic {{}}\n"
     )

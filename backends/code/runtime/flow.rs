@@ -129,12 +129,13 @@ impl Dataflow {
         }
         // A sink with a store hands its messages to the store's writer.
         let mut appenders: BTreeMap<&'static str, mpsc::Sender<Record>> = BTreeMap::new();
-        let mut appended: BTreeMap<&'static str, mpsc::Receiver<Record>> = BTreeMap::new();
+        // Several sinks may append to one store: each has a channel of its own.
+        let mut appended: BTreeMap<&'static str, Vec<mpsc::Receiver<Record>>> = BTreeMap::new();
         for node in service.nodes {
             if let Role::Sink { store: Some(store) } = node.role {
                 let (tx, rx) = mpsc::channel(1024);
                 appenders.insert(node.name, tx);
-                appended.insert(store, rx);
+                appended.entry(store).or_default().push(rx);
             }
         }
         let mut tasks = Vec::new();
@@ -155,9 +156,7 @@ impl Dataflow {
                 .into_iter()
                 .map(|(_, rx)| rx)
                 .collect();
-            if let Some(rx) = appended.remove(node.name) {
-                inputs.push(rx);
-            }
+            inputs.extend(appended.remove(node.name).unwrap_or_default());
             let input = merge(inputs);
             let metrics = Arc::clone(&metrics);
             let task = match &node.role {
@@ -475,10 +474,17 @@ async fn sink(
         });
         match result {
             Ok(Ok(())) => {
-                if let Some(tx) = &appender {
-                    let _ = tx.send(record).await;
+                let appended = match &appender {
+                    Some(tx) => tx.send(record).await.is_ok(),
+                    None => true,
+                };
+                if appended {
+                    metrics.inc("sink_delivered_total", &[node.name]);
+                } else {
+                    // The store's task is gone (it failed): a loss, counted and logged.
+                    metrics.inc("sink_failures_total", &[node.name]);
+                    failed(node, &metrics, "its store could not take the message");
                 }
-                metrics.inc("sink_delivered_total", &[node.name]);
             }
             Ok(Err(e)) => {
                 metrics.inc("sink_failures_total", &[node.name]);
