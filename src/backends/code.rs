@@ -860,55 +860,20 @@ fn system(analysed: &Analysed, version: &str) -> String {
                     ),
                     _ => write.clone(),
                 };
-                let random_uuid =
-                    matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
                 // A key's default is filled in by the service, which then knows the key.
-                let fill = match (&field.default, entity.primary_key.contains(&field.name)) {
-                    (Some(crate::ir::FieldDefault::Now), true) => "Some(Fill::Now)".to_owned(),
-                    (Some(crate::ir::FieldDefault::Text(t)), true) => {
-                        format!(
-                            "Some(Fill::Value({}))",
-                            lit(&serde_json::Value::from(t.as_str()).to_string())
-                        )
-                    }
-                    (Some(crate::ir::FieldDefault::Integer(n)), true) => {
-                        format!("Some(Fill::Value({}))", lit(&n.to_string()))
-                    }
-                    (Some(crate::ir::FieldDefault::Number(n)), true) => {
-                        format!(
-                            "Some(Fill::Value({}))",
-                            lit(&serde_json::Value::from(*n).to_string())
-                        )
-                    }
-                    (Some(crate::ir::FieldDefault::Boolean(b)), true) => {
-                        format!("Some(Fill::Value({}))", lit(&b.to_string()))
-                    }
-                    _ => "None".to_owned(),
+                let fill = if entity.primary_key.contains(&field.name) {
+                    key_fill(field.default.as_ref())
+                } else {
+                    "None".to_owned()
                 };
-                let _ = write!(
-                    fields,
-                    "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n            compare: {},\n            fill: {},\n        }},\n",
-                    lit(&field.name),
-                    lit(&col),
-                    ty_expr(ir, ty),
-                    field.nullable,
-                    field.default.is_some() && !random_uuid,
-                    field.identity,
-                    random_uuid,
-                    field
-                        .min
-                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
-                    field
-                        .max
-                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
-                    field
-                        .format
-                        .map_or("None".into(), |f| format!("Some({})", format_variant(f))),
-                    lit(&read),
-                    lit(&write),
-                    lit(&compare),
+                let column = ColumnSql {
+                    column: col,
+                    read,
+                    write,
+                    compare,
                     fill,
-                );
+                };
+                fields.push_str(&field_literal(ir, field, Some(&column)));
             }
             let keys: Vec<String> = entity
                 .primary_key
@@ -1120,6 +1085,54 @@ fn system(analysed: &Analysed, version: &str) -> String {
     out
 }
 
+/// The SQL side of a table's field (see `values::Field`); a message's fields have none.
+struct ColumnSql {
+    column: String,
+    read: String,
+    write: String,
+    compare: String,
+    /// The `Fill` expression.
+    fill: String,
+}
+
+/// A `values::Field` literal.
+fn field_literal(ir: &Ir, field: &crate::ir::Field, sql: Option<&ColumnSql>) -> String {
+    let random_uuid = matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
+    let text = |t: Option<&String>| lit(t.map_or("", String::as_str));
+    let option = |v: Option<String>| v.map_or("None".into(), |v| format!("Some({v})"));
+    format!(
+        "        Field {{\n            name: {},\n            column: {},\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: {},\n            write: {},\n            compare: {},\n            fill: {},\n        }},\n",
+        lit(&field.name),
+        text(sql.map(|s| &s.column)),
+        ty_expr(ir, stored(ir, &field.ty)),
+        field.nullable,
+        field.default.is_some() && !random_uuid,
+        field.identity,
+        random_uuid,
+        option(field.min.map(float_lit)),
+        option(field.max.map(float_lit)),
+        option(field.format.map(|f| format_variant(f).to_owned())),
+        text(sql.map(|s| &s.read)),
+        text(sql.map(|s| &s.write)),
+        text(sql.map(|s| &s.compare)),
+        sql.map_or("None", |s| s.fill.as_str()),
+    )
+}
+
+/// The `Fill` of a key's default: the service fills it in, and so knows the key it wrote.
+fn key_fill(default: Option<&crate::ir::FieldDefault>) -> String {
+    use crate::ir::FieldDefault;
+    let value = |json: String| format!("Some(Fill::Value({}))", lit(&json));
+    match default {
+        Some(FieldDefault::Now) => "Some(Fill::Now)".to_owned(),
+        Some(FieldDefault::Text(t)) => value(serde_json::Value::from(t.as_str()).to_string()),
+        Some(FieldDefault::Integer(n)) => value(n.to_string()),
+        Some(FieldDefault::Number(n)) => value(serde_json::Value::from(*n).to_string()),
+        Some(FieldDefault::Boolean(b)) => value(b.to_string()),
+        Some(FieldDefault::RandomUuid) | None => "None".to_owned(),
+    }
+}
+
 /// The message type of each entity that flows: its fields, to check messages by.
 fn messages(ir: &Ir) -> String {
     let mut out = String::new();
@@ -1137,28 +1150,7 @@ fn messages(ir: &Ir) -> String {
                 lit(&entity.name)
             );
             for field in &entity.fields {
-                let ty = stored(ir, &field.ty);
-                let random_uuid =
-                    matches!(field.default, Some(crate::ir::FieldDefault::RandomUuid));
-                let _ = write!(
-                    out,
-                    "        Field {{\n            name: {},\n            column: \"\",\n            ty: &{},\n            nullable: {},\n            has_default: {},\n            identity: {},\n            random_uuid: {},\n            min: {},\n            max: {},\n            format: {},\n            read: \"\",\n            write: \"\",\n            compare: \"\",\n            fill: None,\n        }},\n",
-                    lit(&field.name),
-                    ty_expr(ir, ty),
-                    field.nullable,
-                    field.default.is_some() && !random_uuid,
-                    field.identity,
-                    random_uuid,
-                    field
-                        .min
-                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
-                    field
-                        .max
-                        .map_or("None".into(), |v| format!("Some({})", float_lit(v))),
-                    field
-                        .format
-                        .map_or("None".into(), |f| format!("Some({})", format_variant(f))),
-                );
+                out.push_str(&field_literal(ir, field, None));
             }
             out.push_str("    ],\n};\n");
         }

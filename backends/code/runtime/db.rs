@@ -266,28 +266,17 @@ impl Db {
         }
     }
 
+    /// Every row `sql` selects. `keep` keeps its prepared statement for the next call; SQL
+    /// that varies per request (a list's `LIMIT`) would churn the statement cache.
     pub async fn fetch_all(
         &self,
         sql: &str,
         params: &[Option<String>],
+        keep: bool,
     ) -> Result<Vec<Row>, DbError> {
         on_pool!(self, p => {
             let mut conn = self.acquire(p).await?;
-            let rows = checked!(conn, query!(sql, params).fetch_all(&mut *conn).await)?;
-            Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
-        })
-    }
-
-    /// As `fetch_all`, without keeping the prepared statement: for SQL that varies per
-    /// request (a list's `LIMIT`), which would otherwise churn the statement cache.
-    pub async fn fetch_all_once(
-        &self,
-        sql: &str,
-        params: &[Option<String>],
-    ) -> Result<Vec<Row>, DbError> {
-        on_pool!(self, p => {
-            let mut conn = self.acquire(p).await?;
-            let rows = checked!(conn, query!(sql, params).persistent(false).fetch_all(&mut *conn).await)?;
+            let rows = checked!(conn, query!(sql, params).persistent(keep).fetch_all(&mut *conn).await)?;
             Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
         })
     }
@@ -317,6 +306,24 @@ impl Db {
     /// otherwise (MySQL) the row is selected by its key in the same transaction: the key the
     /// write named, or the one the database numbered.
     pub async fn write_all(&self, writes: &[Write]) -> Result<Vec<Option<Row>>, DbError> {
+        // PostgreSQL and SQLite read a written row back with RETURNING.
+        macro_rules! returning {
+            ($p:expr) => {{
+                let mut conn = self.acquire($p).await?;
+                let result = async {
+                    let mut out = Vec::with_capacity(writes.len());
+                    let mut tx = conn.begin().await?;
+                    for w in writes {
+                        let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
+                        out.push(row.as_ref().map(read_row).transpose()?);
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+                .await;
+                Ok(checked!(conn, result)?)
+            }};
+        }
         match &self.pool {
             Pool::My(p) => {
                 let mut conn = self.acquire(p).await?;
@@ -345,36 +352,8 @@ impl Db {
                 .await;
                 Ok(checked!(conn, result)?)
             }
-            Pool::Pg(p) => {
-                let mut conn = self.acquire(p).await?;
-                let result = async {
-                    let mut out = Vec::with_capacity(writes.len());
-                    let mut tx = conn.begin().await?;
-                    for w in writes {
-                        let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
-                        out.push(row.as_ref().map(read_row).transpose()?);
-                    }
-                    tx.commit().await?;
-                    Ok(out)
-                }
-                .await;
-                Ok(checked!(conn, result)?)
-            }
-            Pool::Lite(p) => {
-                let mut conn = self.acquire(p).await?;
-                let result = async {
-                    let mut out = Vec::with_capacity(writes.len());
-                    let mut tx = conn.begin().await?;
-                    for w in writes {
-                        let row = query!(&w.sql, &w.params).fetch_optional(&mut *tx).await?;
-                        out.push(row.as_ref().map(read_row).transpose()?);
-                    }
-                    tx.commit().await?;
-                    Ok(out)
-                }
-                .await;
-                Ok(checked!(conn, result)?)
-            }
+            Pool::Pg(p) => returning!(p),
+            Pool::Lite(p) => returning!(p),
         }
     }
 

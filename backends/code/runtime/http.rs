@@ -582,12 +582,10 @@ async fn list(
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", columns.join(", ")));
     let db = db_of(s, table);
     // The usual page keeps its prepared statement; other limits do not fill the cache.
-    let rows = if limit == DEFAULT_LIMIT {
-        db.fetch_all(&sql, &params).await
-    } else {
-        db.fetch_all_once(&sql, &params).await
-    }
-    .map_err(from_db)?;
+    let rows = db
+        .fetch_all(&sql, &params, limit == DEFAULT_LIMIT)
+        .await
+        .map_err(from_db)?;
     let full = rows.len() == limit;
     let items: Vec<Value> = rows.into_iter().map(|r| row_json(table, r)).collect();
     let next = match items.last() {
