@@ -46,10 +46,15 @@ fn key(labels: &[&str]) -> Vec<String> {
 
 impl Registry {
     pub fn new(defs: &'static [MetricDef]) -> Registry {
-        Registry {
+        let registry = Registry {
             defs,
             series: defs.iter().map(|_| Mutex::new(BTreeMap::new())).collect(),
+        };
+        // A metric without labels has one series, there from the start.
+        for def in defs.iter().filter(|d| d.labels.is_empty()) {
+            registry.ensure(def.name, &[]);
         }
+        registry
     }
 
     fn with<R>(
