@@ -16,14 +16,15 @@ fn build(analysed: &v5c::Analysed) -> v5c::backends::Output {
     common::build(analysed, "code")
 }
 
-/// The files that come from the spec; the runtime's are the same for every spec.
+/// The files that come from the spec (and every logic file); the runtime's are the same for
+/// every spec.
 const DECIDED: &[&str] = &[
     "service/Cargo.toml",
     "service/src/main.rs",
     "service/src/generated/mod.rs",
     "service/src/generated/hooks.rs",
+    "service/src/generated/messages.rs",
     "service/src/generated/system.rs",
-    "service/src/logic/api.rs",
 ];
 
 #[test]
@@ -33,9 +34,21 @@ fn code_snapshots() {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.bind(|| {
-        for path in specs_in(&["examples"]) {
+        let mut specs = specs_in(&["examples"]);
+        specs.push(root().join("tests/fixtures/code/dataflow.yaml"));
+        for path in specs {
             let output = build(&analyse(&path));
-            for file in DECIDED {
+            let logic: Vec<String> = output
+                .files
+                .iter()
+                .map(|(f, _)| f.to_string())
+                .filter(|f| f.starts_with("service/src/logic/"))
+                .collect();
+            for file in DECIDED
+                .iter()
+                .copied()
+                .chain(logic.iter().map(String::as_str))
+            {
                 if let Some(contents) = output.files.get(file) {
                     let name = format!(
                         "{}@{}",

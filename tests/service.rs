@@ -56,6 +56,7 @@ fn specs() -> Vec<PathBuf> {
     let mut specs = common::specs_in(&["examples"]);
     specs.push(root().join("tests/fixtures/good/every-type.yaml"));
     specs.push(root().join("tests/fixtures/code/edges.yaml"));
+    specs.push(root().join("tests/fixtures/code/dataflow.yaml"));
     specs
 }
 
@@ -102,19 +103,27 @@ const LOGIC: &[(&str, &str, &str)] = &[
     (
         "analytics",
         "enrich.rs",
-        r#"use crate::generated::hooks::{EnrichLogic, Outputs, Record};
-use serde_json::{json, Value};
+        r#"use crate::generated::hooks::EnrichLogic;
+use crate::generated::messages::{Event, RawEvent};
 
 pub struct Logic;
 
 impl EnrichLogic for Logic {
-    fn transform(&self, mut input: Record) -> Result<Outputs, String> {
-        if input.get("source").and_then(Value::as_str) == Some("slow") {
+    fn transform(&self, input: RawEvent) -> Result<Vec<Event>, String> {
+        if input.source == "slow" {
             std::thread::sleep(std::time::Duration::from_millis(1500));
         }
-        input.insert("country".into(), json!("NL"));
-        input.insert("properties".into(), json!({ "enriched": true }));
-        Ok(vec![("out", input)])
+        Ok(vec![Event {
+            id: None,
+            source: input.source,
+            kind: input.kind,
+            user_ref: input.user_ref,
+            amount: input.amount,
+            country: Some("NL".into()),
+            properties: Some(serde_json::json!({ "enriched": true })),
+            occurred_at: input.occurred_at,
+            received_at: None,
+        }])
     }
 }
 "#,
@@ -122,12 +131,13 @@ impl EnrichLogic for Logic {
     (
         "analytics",
         "aggregate.rs",
-        "use crate::generated::hooks::{AggregateLogic, Outputs, Record};
+        "use crate::generated::hooks::AggregateLogic;
+use crate::generated::messages::{Event, MinuteAggregate};
 
 pub struct Logic;
 
 impl AggregateLogic for Logic {
-    fn transform(&self, _input: Record) -> Result<Outputs, String> {
+    fn transform(&self, _input: Event) -> Result<Vec<MinuteAggregate>, String> {
         Ok(Vec::new())
     }
 }
@@ -136,23 +146,87 @@ impl AggregateLogic for Logic {
     (
         "streaming",
         "score.rs",
-        r#"use crate::generated::hooks::{Outputs, Record, ScoreLogic};
-use serde_json::{json, Value};
+        r#"use crate::generated::hooks::ScoreLogic;
+use crate::generated::messages::{
+    Action, AuditRecord, ScoreOutput, ScoredTransaction, Transaction,
+};
 
 pub struct Logic;
 
 impl ScoreLogic for Logic {
-    fn transform(&self, input: Record) -> Result<Outputs, String> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut scored = input;
-        scored.insert("id".into(), json!(id));
-        scored.insert("risk".into(), json!(0.25));
-        let Value::Object(audit) =
-            json!({ "transaction": id, "action": "accepted", "reason": "scored" })
-        else {
-            return Err("not an object".into());
+    fn transform(&self, input: Transaction) -> Result<Vec<ScoreOutput>, String> {
+        let id = uuid::Uuid::new_v4();
+        let scored = ScoredTransaction {
+            id: Some(id),
+            account: input.account,
+            amount: input.amount,
+            currency: input.currency,
+            merchant: input.merchant,
+            at: input.at,
+            risk: 0.25,
+            flagged: None,
         };
-        Ok(vec![("scored", scored), ("audit", audit)])
+        let audit = AuditRecord {
+            id: None,
+            transaction: id,
+            action: Action::Accepted,
+            reason: Some("scored".into()),
+            recorded_at: None,
+        };
+        Ok(vec![ScoreOutput::Scored(scored), ScoreOutput::Audit(audit)])
+    }
+}
+"#,
+    ),
+    (
+        "dataflow",
+        "ticks.rs",
+        r#"use crate::generated::hooks::{Emitter, TicksLogic};
+use crate::generated::messages::Reading;
+
+pub struct Logic;
+
+impl TicksLogic for Logic {
+    fn run(&self, out: &Emitter<Reading>) -> Result<(), String> {
+        for i in 0..500 {
+            let reading = Reading {
+                id: None,
+                sensor: format!("tick-{i}"),
+                value: f64::from(i),
+                at: chrono::Utc::now(),
+            };
+            out.emit(reading).map_err(|e| e.to_string())?;
+        }
+        out.wait_for_stop();
+        Ok(())
+    }
+}
+"#,
+    ),
+    (
+        "dataflow",
+        "check.rs",
+        r#"use crate::generated::hooks::CheckLogic;
+use crate::generated::messages::{CheckInput, Measure};
+
+pub struct Logic;
+
+impl CheckLogic for Logic {
+    fn transform(&self, input: CheckInput) -> Result<Vec<Measure>, String> {
+        let (port, reading) = match input {
+            CheckInput::A(r) => ("a", r),
+            CheckInput::B(r) => ("b", r),
+        };
+        if reading.value < 0.0 {
+            return Err(format!("{} is below zero", reading.value));
+        }
+        assert!(reading.value != 13.0, "unlucky");
+        Ok(vec![Measure {
+            id: None,
+            sensor: format!("{port}:{}", reading.sensor),
+            value: reading.value,
+            at: reading.at,
+        }])
     }
 }
 "#,
@@ -332,6 +406,10 @@ impl Running {
 
     fn get(&self, path: &str) -> Reply {
         http(self.port, "GET", path, None)
+    }
+
+    fn post(&self, path: &str, body: &str) -> Reply {
+        http(self.port, "POST", path, Some(body))
     }
 
     /// A request to an api route, counted for the `/metrics` check.
@@ -2597,4 +2675,150 @@ fn every_generated_crate_is_as_rustfmt_writes_it() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+}
+
+/// Readings for the dataflow fixture's `readings` source: `n` of them, from `from`, the
+/// values negative where `negative(i)` says.
+fn readings(from: usize, n: usize, negative: impl Fn(usize) -> bool) -> String {
+    let all: Vec<Value> = (from..from + n)
+        .map(|i| {
+            let value = if negative(i) { -1.0 } else { i as f64 + 1000.0 };
+            json!({ "sensor": format!("r-{i}"), "value": value, "at": "2026-11-27T12:00:00Z" })
+        })
+        .collect();
+    Value::Array(all).to_string()
+}
+
+/// The dataflow fixture: a source's own loop feeds the transformer; an HTTP source with two
+/// ports has a route per port, each message reaching the transformer on its own port; what the
+/// transformer refuses or panics on reaches the dead-letter sink and its store; a stalled
+/// store pushes back through two flows to ingest (429), and everything taken is stored once
+/// it moves again; SIGTERM stops the loop.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn dead_letters_loops_and_ports() {
+    let built = built("dataflow");
+    let (dbs, urls) = databases(&built.analysed, "dataflow-edges", "flow_edges");
+    let db = &dbs[0];
+    let env = environment("dataflow-edges", free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "flow-edges");
+
+    // The loop's 500 readings: tick 13 panics the transformer, so it is a dead letter.
+    wait_for_rows(db, "measures", 499);
+    wait_for_rows(db, "readings", 1);
+    assert_eq!(count(db, "readings", "sensor = 'tick-13'"), 1);
+    assert_eq!(count(db, "measures", "sensor LIKE 'a:tick-%'"), 499);
+
+    // A route per port; none for the source with a loop, nor the bare name of one with ports.
+    for path in ["/ingest/readings", "/ingest/ticks"] {
+        let reply = running.post(path, "{}");
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+    }
+    let good = running.post("/ingest/readings/good", &readings(0, 20, |i| i % 4 == 0));
+    assert_eq!(good.status, 202, "{}", good.body);
+    let other = running.post("/ingest/readings/other", &readings(20, 10, |_| false));
+    assert_eq!(other.status, 202, "{}", other.body);
+    wait_for_rows(db, "measures", 499 + 15 + 10);
+    wait_for_rows(db, "readings", 1 + 5);
+    assert_eq!(count(db, "measures", "sensor LIKE 'a:r-%'"), 15);
+    assert_eq!(count(db, "measures", "sensor LIKE 'b:r-%'"), 10);
+    assert_eq!(count(db, "readings", "value = -1"), 5);
+    for (series, value) in [
+        ("component_errors_total{component=\"check\"}", 6.0),
+        (
+            "component_dropped_total{component=\"check\",reason=\"error\"}",
+            0.0,
+        ),
+        (
+            "component_emitted_total{component=\"check\",port=\"dead_letter\"}",
+            6.0,
+        ),
+        (
+            "flow_messages_total{flow=\"check.dead_letter->rejects.in\"}",
+            6.0,
+        ),
+        ("sink_delivered_total{sink=\"rejects\"}", 6.0),
+        (
+            "component_emitted_total{component=\"ticks\",port=\"out\"}",
+            500.0,
+        ),
+        (
+            "component_emitted_total{component=\"readings\",port=\"good\"}",
+            20.0,
+        ),
+        (
+            "component_emitted_total{component=\"readings\",port=\"other\"}",
+            10.0,
+        ),
+    ] {
+        assert_eq!(metric(&running, series), value, "{series}");
+    }
+
+    // The store stalls behind a lock: its flow fills, then the transformer's, then ingest's.
+    let mut lock = db.command(true);
+    let mut holder = lock
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    let mut stdin = holder.stdin.take().expect("stdin");
+    std::io::Write::write_all(
+        &mut stdin,
+        b"BEGIN;\nLOCK TABLE measures IN ACCESS EXCLUSIVE MODE;\n",
+    )
+    .expect("lock");
+    let start = Instant::now();
+    while count(
+        db,
+        "pg_locks",
+        "mode = 'AccessExclusiveLock' AND granted AND relation = 'measures'::regclass",
+    ) == 0
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "no lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut taken = 0;
+    let mut refused = None;
+    for b in 0..100 {
+        let reply = running.post(
+            "/ingest/readings/good",
+            &readings(100 + b * 20, 20, |_| false),
+        );
+        match reply.status {
+            202 => taken += 20,
+            429 => {
+                refused = Some(reply);
+                break;
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+        // Each batch has time to move on as far as it can.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let refused = refused.expect("the flows never filled");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    // The room of both flows and the batch in hand, at least: the push-back came from
+    // downstream, not from the first flow alone.
+    assert!(taken > 100, "only {taken} taken before the 429");
+    assert_eq!(
+        metric(
+            &running,
+            "ingest_rejected_total{source=\"readings\",reason=\"full\"}"
+        ),
+        20.0
+    );
+    assert_eq!(running.get("/readyz").status, 200);
+    std::io::Write::write_all(&mut stdin, b"COMMIT;\n").expect("commit");
+    drop(stdin);
+    assert!(holder.wait().expect("psql").success());
+    wait_for_rows(db, "measures", 524 + taken);
+
+    // SIGTERM: the loop is told, returns, and the service exits at once.
+    let start = Instant::now();
+    assert!(running.stop().success());
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "the loop held up the stop"
+    );
 }

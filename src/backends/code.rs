@@ -20,6 +20,8 @@ use std::fmt::Write as _;
 pub struct CodeBackend;
 
 /// The runtime's files, copied into `src/generated/`.
+mod dataflow;
+
 const RUNTIME: &[&str] = &[
     "app.rs",
     "db.rs",
@@ -27,6 +29,7 @@ const RUNTIME: &[&str] = &[
     "http.rs",
     "metrics.rs",
     "model.rs",
+    "typed.rs",
     "values.rs",
 ];
 
@@ -94,6 +97,12 @@ impl Backend for CodeBackend {
             }),
         )?;
         let lock = lockfile(&image.binary, &crate_version);
+        let (messages, shapes) = match dataflow::messages(ir) {
+            Ok(done) => done,
+            Err(e) => {
+                return Err(Diagnostics::from(Diagnostic::error(Code::BackendFailed, e)));
+            }
+        };
         let mut files = vec![
             (format!("{dir}/Cargo.toml"), cargo),
             (format!("{dir}/Cargo.lock"), lock),
@@ -105,7 +114,8 @@ impl Backend for CodeBackend {
                 ),
             ),
             (format!("{dir}/src/generated/mod.rs"), generated_mod(ir)),
-            (format!("{dir}/src/generated/hooks.rs"), hooks(ir)),
+            (format!("{dir}/src/generated/hooks.rs"), hooks(ir, &shapes)),
+            (format!("{dir}/src/generated/messages.rs"), messages),
             (
                 format!("{dir}/src/generated/system.rs"),
                 system(analysed, &version),
@@ -120,38 +130,8 @@ impl Backend for CodeBackend {
             ));
         }
         for component in ir.components.values() {
-            if matches!(
-                component.kind,
-                ComponentKind::Transformer | ComponentKind::Sink { .. }
-            ) {
+            if let Some(text) = dataflow::seed(component, &shapes) {
                 let path = format!("{dir}/src/logic/{}.rs", component.name);
-                let trait_name = format!("{}Logic", camel(&component.name));
-                let (what, example) = if matches!(component.kind, ComponentKind::Transformer) {
-                    (
-                        "transformer",
-                        "fn transform(&self, input: Record) -> Result<Outputs, String>",
-                    )
-                } else {
-                    (
-                        "sink",
-                        "fn deliver(&self, message: &Record) -> Result<(), String>",
-                    )
-                };
-                // Sorted, as rustfmt sorts them.
-                let imports = sorted_imports(&[&trait_name, "Outputs", "Record"]);
-                let text = format!(
-                    "//! The logic of {what} `{name}`. v5c wrote this file once and never touches it again: it is yours.\n\
-                     //! Override the method of `{trait_name}` (see src/generated/hooks.rs):\n\
-                     //!\n\
-                     //! ```ignore\n\
-                     //! {example} {{ … }}\n\
-                     //! ```\n\n\
-                     #[allow(unused_imports)]\n\
-                     use crate::generated::hooks::{{{imports}}};\n\n\
-                     pub struct Logic;\n\n\
-                     impl {trait_name} for Logic {{}}\n",
-                    name = component.name
-                );
                 if let Err(e) = emitted.files.add_seed(path, text) {
                     diags.push(Diagnostic::error(Code::BackendFailed, e));
                 }
@@ -259,11 +239,11 @@ fn generated_mod(ir: &Ir) -> String {
     out.push_str(
         "//! The service's runtime and the spec it runs. Everything here is rewritten by `v5c build`.\n\n\
          #![allow(dead_code, unused_imports)]\n\n\
-         pub mod app;\npub mod db;\npub mod flow;\npub mod hooks;\npub mod http;\npub mod metrics;\npub mod model;\n\
-         #[rustfmt::skip]\npub mod system;\npub mod values;\n",
+         pub mod app;\npub mod db;\npub mod flow;\npub mod hooks;\npub mod http;\npub mod messages;\npub mod metrics;\npub mod model;\n\
+         #[rustfmt::skip]\npub mod system;\npub mod typed;\npub mod values;\n",
     );
     for component in ir.components.values() {
-        if has_logic(&component.kind) {
+        if dataflow::has_logic(&component.kind) {
             let _ = write!(
                 out,
                 "\n/// The logic of {0} `{1}`: yours to edit.\n#[path = \"../logic/{1}.rs\"]\npub mod logic_{1};\n",
@@ -275,83 +255,6 @@ fn generated_mod(ir: &Ir) -> String {
     out.push_str(
         "\n/// Runs the command the arguments name.\npub fn main() -> std::process::ExitCode {\n    app::main(&system::SYSTEM, system::prefix)\n}\n",
     );
-    out
-}
-
-/// Whether a component has a logic file: apis, transformers and sinks.
-fn has_logic(kind: &ComponentKind) -> bool {
-    matches!(
-        kind,
-        ComponentKind::Api { .. } | ComponentKind::Transformer | ComponentKind::Sink { .. }
-    )
-}
-
-/// The logic traits of transformers and sinks, and the table the dataflow calls them by.
-fn dataflow_hooks(ir: &Ir) -> String {
-    let mut out = String::new();
-    let mut transforms = Vec::new();
-    let mut delivers = Vec::new();
-    for c in ir.components.values() {
-        let name = &c.name;
-        let trait_name = format!("{}Logic", camel(name));
-        match &c.kind {
-            ComponentKind::Transformer => {
-                let _ = write!(
-                    out,
-                    "\n/// The logic of transformer `{name}`: zero, one or many outputs per input, each\n\
-                     /// `(port, message)`. By default each output port gets the input's fields its entity has.\n\
-                     pub trait {trait_name} {{\n    fn transform(&self, input: Record) -> Result<Outputs, String> {{\n        pass_through(super::system::node({}), input)\n    }}\n}}\n",
-                    lit(name)
-                );
-                transforms.push(arm(
-                    &lit(name),
-                    &format!("super::logic_{name}::Logic.transform(input)"),
-                ));
-            }
-            ComponentKind::Sink { .. } => {
-                let _ = write!(
-                    out,
-                    "\n/// The logic of sink `{name}`: deliver a message (a webhook, an e-mail…). By default\n\
-                     /// it writes a structured log line; an `Err` counts as a failed delivery.\n\
-                     pub trait {trait_name} {{\n    fn deliver(&self, message: &Record) -> Result<(), String> {{\n        tracing::info!(sink = {}, message = %serde_json::Value::Object(message.clone()), \"delivered\");\n        Ok(())\n    }}\n}}\n",
-                    lit(name)
-                );
-                delivers.push(arm(
-                    &lit(name),
-                    &format!("super::logic_{name}::Logic.deliver(message)"),
-                ));
-            }
-            _ => {}
-        }
-    }
-    let _ = write!(
-        out,
-        "\nfn transform(node: &Node, input: Record) -> Result<Outputs, String> {{\n    match node.name {{\n{}        _ => pass_through(node, input),\n    }}\n}}\n",
-        transforms.iter().fold(String::new(), |mut all, a| {
-            all.push_str(a);
-            all.push('\n');
-            all
-        })
-    );
-    let _ = write!(
-        out,
-        "\nfn deliver(node: &Node, message: &Record) -> Result<(), String> {{\n    match node.name {{\n{}        _ => Ok(()),\n    }}\n}}\n",
-        delivers.iter().fold(String::new(), |mut all, a| {
-            all.push_str(a);
-            all.push('\n');
-            all
-        })
-    );
-    if delivers.is_empty() {
-        out = out.replace("fn deliver(node: &Node, message: &Record) -> Result<(), String> {\n    match node.name {\n        _ => Ok(()),\n    }\n}", "fn deliver(node: &Node, message: &Record) -> Result<(), String> {\n    let _ = (node, message);\n    Ok(())\n}");
-    }
-    if transforms.is_empty() {
-        out = out.replace(
-            "    match node.name {\n        _ => pass_through(node, input),\n    }",
-            "    pass_through(node, input)",
-        );
-    }
-    out.push_str("\npub static DATAFLOW: Logic = Logic { transform, deliver };\n");
     out
 }
 
@@ -413,14 +316,17 @@ fn arm(pattern: &str, expr: &str) -> String {
 
 /// A trait per api with a method per entity and operation, each doing nothing by default;
 /// the logic file implements the trait and overrides what it needs.
-fn hooks(ir: &Ir) -> String {
+fn hooks(ir: &Ir, shapes: &dataflow::Shapes) -> String {
     const RET: &str = "Result<(), Rejection>";
     let mut out = header("//");
     out.push_str(
         "//! The logic hooks of each api. Implement them in src/logic/API.rs; a hook that is not\n\
          //! implemented lets the request through unchanged.\n\n\
-         pub use super::flow::{pass_through, Logic, Outputs};\n\
-         pub use super::model::{Hooks, Node, Record, Rejection};\nuse serde_json::Value;\n",
+         pub use super::flow::{EmitError, Emitter, Feed, Logic, Outputs};\n\
+         use super::messages as m;\n\
+         pub use super::model::{Hooks, Node, Record, Rejection};\n\
+         pub use super::typed::{deliver_with, json, pass_through, transform_with, Bytes, Decimal};\n\
+         use serde_json::Value;\nuse std::sync::Arc;\n",
     );
     // (operation, parameters, the body's use of them, the call's arguments)
     let ops: [(&str, &[&str], &str, &str); 3] = [
@@ -525,7 +431,7 @@ fn hooks(ir: &Ir) -> String {
             api.to_ascii_uppercase()
         );
     }
-    out.push_str(&dataflow_hooks(ir));
+    out.push_str(&dataflow::hooks(ir, shapes));
     out
 }
 
@@ -1179,7 +1085,9 @@ fn dataflow(
         };
         let role = match &c.kind {
             ComponentKind::Api { .. } => continue,
-            ComponentKind::Source { .. } => "Role::Source".to_owned(),
+            ComponentKind::Source { .. } => {
+                format!("Role::Source {{ endpoint: {} }}", c.kind.serves_http())
+            }
             ComponentKind::Transformer => "Role::Transformer".to_owned(),
             ComponentKind::Store { batch, .. } => format!(
                 "Role::Store {{ table: &{}, batch_size: {}, flush_ms: {} }}",
@@ -1275,15 +1183,17 @@ fn dataflow_series(
             "component_errors_total" => dataflow.iter().map(|c| vec![c.name.clone()]).collect(),
             "component_dropped_total" => dataflow
                 .iter()
-                .flat_map(|c| ["error", "full"].map(|r| vec![c.name.clone(), r.to_owned()]))
+                .flat_map(|c| ["downstream", "error"].map(|r| vec![c.name.clone(), r.to_owned()]))
                 .collect(),
             "flow_messages_total" | "flow_depth" | "flow_capacity" => {
                 flows.iter().map(|f| vec![f.clone()]).collect()
             }
             "ingest_rejected_total" => dataflow
                 .iter()
-                .filter(|c| matches!(c.kind, ComponentKind::Source { .. }))
-                .flat_map(|c| ["full", "invalid"].map(|r| vec![c.name.clone(), r.to_owned()]))
+                .filter(|c| matches!(c.kind, ComponentKind::Source { .. }) && c.kind.serves_http())
+                .flat_map(|c| {
+                    ["closing", "full", "invalid"].map(|r| vec![c.name.clone(), r.to_owned()])
+                })
                 .collect(),
             name if name.starts_with("store_") => dataflow
                 .iter()

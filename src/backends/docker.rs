@@ -361,6 +361,7 @@ impl Backend for DockerBackend {
                 "volumes": volumes_of,
                 "depends_on": depends,
                 "healthcheck": healthcheck,
+                "stop_grace_period": format!("{}s", service.stop_grace_seconds),
                 "deploy": {
                     "replicas": spec.replicas,
                     "cpus": cpus(spec.resources.cpu_millicores),

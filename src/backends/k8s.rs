@@ -305,6 +305,7 @@ impl Backend for K8sBackend {
                         "spec": {
                             "automountServiceAccountToken": false,
                                 "securityContext": pod_security(image.uid),
+                            "terminationGracePeriodSeconds": service.stop_grace_seconds,
                             "initContainers": [container("migrate", &image.migrate, false)],
                             "containers": [container(name, &image.serve, true)],
                             "volumes": volumes,

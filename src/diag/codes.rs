@@ -161,6 +161,10 @@ codes! {
     DuplicateFlow = 404, "duplicate flow";
     /// The component takes no part in flows: APIs read and write through stores.
     NoPorts = 405, "component has no ports";
+    /// A `dead_letter` sink receives what a transformer or sink failed on, through the extra
+    /// output port `dead_letter`: so the component's inputs must all carry one entity, and it
+    /// may not name a port `dead_letter` itself.
+    DeadLetter = 406, "bad dead-letter sink";
     /// The flows form a cycle. Messages would circulate without end and back-pressure could
     /// deadlock; break the cycle.
     FlowCycle = 501, "cycle in the flow graph";

@@ -5,11 +5,11 @@
 //! see the `DEFAULT_*` constants.
 
 use super::{
-    Arena, Batch, Component, ComponentKind, ComponentSpans, Database, DatabaseSpans, Engine,
-    Entity, EntitySpans, Exposure, ExposureSpans, Field, FieldDefault, FieldSpans, FieldType, Flow,
-    FlowSpans, IR_VERSION, Index, IndexSpans, Ir, Isolation, Monitoring, Objective, Operation,
-    Pool, Port, PortRef, PortSpans, Ref, RefAction, Resources, Service, ServiceSpans, Slo,
-    SloSpans, Spans, System, Target, Unit,
+    Arena, Batch, Component, ComponentKind, ComponentSpans, DEAD_LETTER_PORT, Database,
+    DatabaseSpans, Engine, Entity, EntitySpans, Exposure, ExposureSpans, Field, FieldDefault,
+    FieldSpans, FieldType, Flow, FlowSpans, IR_VERSION, Index, IndexSpans, Ingest, Ir, Isolation,
+    Monitoring, Objective, Operation, Pool, Port, PortRef, PortSpans, Ref, RefAction, Resources,
+    Service, ServiceSpans, Slo, SloSpans, Spans, System, Target, Unit,
 };
 use crate::diag::{self, Code, Diagnostic, Diagnostics};
 use crate::names;
@@ -701,6 +701,56 @@ impl Lower<'_> {
         }
     }
 
+    /// The `dead_letter` output port of a transformer or sink that names a dead-letter sink:
+    /// it carries what the component failed on, so it has the entity of every input.
+    fn dead_letter_port(
+        &mut self,
+        inputs: &[Port],
+        outputs: &mut (Vec<Port>, Vec<PortSpans>),
+        dead_letter: Option<&Spanned<String>>,
+    ) {
+        let Some(target) = dead_letter else {
+            return;
+        };
+        if let Some(i) = outputs.0.iter().position(|p| p.name == DEAD_LETTER_PORT) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::DeadLetter,
+                    format!("the port `{DEAD_LETTER_PORT}` is the dead-letter sink's"),
+                )
+                .label(outputs.1[i].name, "a port of that name")
+                .label(target.span, "the dead-letter sink")
+                .help("rename the port"),
+            );
+            return;
+        }
+        let mut entities = inputs.iter().map(|p| p.entity.name.as_str());
+        let Some(entity) = entities.next() else {
+            return;
+        };
+        if let Some(other) = entities.find(|e| *e != entity) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::DeadLetter,
+                    format!(
+                        "a dead-letter sink takes one entity, but this component consumes `{entity}` and `{other}`"
+                    ),
+                )
+                .label(target.span, "the dead-letter sink")
+                .help("give each input its own transformer, or drop `dead_letter`"),
+            );
+            return;
+        }
+        outputs.0.push(Port {
+            name: DEAD_LETTER_PORT.to_owned(),
+            entity: Ref::unresolved(entity.to_owned()),
+        });
+        outputs.1.push(PortSpans {
+            name: target.span,
+            entity: target.span,
+        });
+    }
+
     fn components(&mut self) -> Arena<Component> {
         // Which stores hold each entity: an API exposure names its store only when several do.
         let mut stores_of: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
@@ -725,6 +775,7 @@ impl Lower<'_> {
                     spec::ComponentSpec::Source {
                         emits,
                         rate,
+                        ingest,
                         description,
                     } => {
                         let rate_per_second = rate.as_ref().and_then(|r| match syntax::rate(r) {
@@ -747,7 +798,10 @@ impl Lower<'_> {
                         }
                     });
                         (
-                            ComponentKind::Source { rate_per_second },
+                            ComponentKind::Source {
+                                rate_per_second,
+                                ingest: ingest.as_ref().map_or(Ingest::Http, |i| i.value),
+                            },
                             (Vec::new(), Vec::new()),
                             Self::ports(emits, "out"),
                             description,
@@ -756,13 +810,14 @@ impl Lower<'_> {
                     spec::ComponentSpec::Transformer {
                         consumes,
                         emits,
+                        dead_letter,
                         description,
-                    } => (
-                        ComponentKind::Transformer,
-                        Self::ports(consumes, "in"),
-                        Self::ports(emits, "out"),
-                        description,
-                    ),
+                    } => {
+                        let inputs = Self::ports(consumes, "in");
+                        let mut outputs = Self::ports(emits, "out");
+                        self.dead_letter_port(&inputs.0, &mut outputs, dead_letter.as_ref());
+                        (ComponentKind::Transformer, inputs, outputs, description)
+                    }
                     spec::ComponentSpec::Store {
                         database,
                         entity,
@@ -803,15 +858,19 @@ impl Lower<'_> {
                     spec::ComponentSpec::Sink {
                         consumes,
                         store,
+                        dead_letter,
                         description,
                     } => {
                         spans.store = store.as_ref().map(|s| s.span);
+                        let inputs = Self::ports(consumes, "in");
+                        let mut outputs = (Vec::new(), Vec::new());
+                        self.dead_letter_port(&inputs.0, &mut outputs, dead_letter.as_ref());
                         (
                             ComponentKind::Sink {
                                 store: store.as_ref().map(|s| Ref::unresolved(s.value.clone())),
                             },
-                            Self::ports(consumes, "in"),
-                            (Vec::new(), Vec::new()),
+                            inputs,
+                            outputs,
                             description,
                         )
                     }
@@ -986,6 +1045,39 @@ impl Lower<'_> {
                     capacity,
                 });
             }
+        }
+        // Each dead-letter sink is fed by a flow from the component's `dead_letter` port, so
+        // that the passes check it like any flow (types, services, cycles) and it has metrics.
+        for (name, component) in &self.spec.components {
+            let (spec::ComponentSpec::Transformer {
+                dead_letter: Some(target),
+                ..
+            }
+            | spec::ComponentSpec::Sink {
+                dead_letter: Some(target),
+                ..
+            }) = component
+            else {
+                continue;
+            };
+            self.spans.flows.push(FlowSpans {
+                from: name.span,
+                from_port: None,
+                to: target.span,
+                to_port: None,
+                whole: target.span,
+            });
+            arena.push(Flow {
+                from: PortRef {
+                    component: Ref::unresolved(name.value.clone()),
+                    port: DEAD_LETTER_PORT.to_owned(),
+                },
+                to: PortRef {
+                    component: Ref::unresolved(target.value.clone()),
+                    port: self.only_port(&target.value, false),
+                },
+                capacity: DEFAULT_CAPACITY,
+            });
         }
         arena
     }

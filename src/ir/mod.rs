@@ -17,7 +17,7 @@ pub use arena::{Arena, Id, Ref};
 pub use lower::spec_to_ir;
 pub use spans::*;
 
-pub use crate::spec::{Engine, Isolation, Operation, RefAction, StringFormat, Target};
+pub use crate::spec::{Engine, Ingest, Isolation, Operation, RefAction, StringFormat, Target};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -277,6 +277,8 @@ pub enum ComponentKind {
     Source {
         /// The expected rate, in messages per second.
         rate_per_second: Option<f64>,
+        /// How events come in: an HTTP endpoint, or the source's logic.
+        ingest: Ingest,
     },
     Transformer,
     Store {
@@ -305,7 +307,24 @@ impl ComponentKind {
             ComponentKind::Api { .. } => "api",
         }
     }
+
+    /// Whether the component answers HTTP requests of its own: an api, or a source taking
+    /// events at `/ingest/NAME`.
+    pub fn serves_http(&self) -> bool {
+        matches!(
+            self,
+            ComponentKind::Api { .. }
+                | ComponentKind::Source {
+                    ingest: Ingest::Http,
+                    ..
+                }
+        )
+    }
 }
+
+/// The output port through which a transformer or sink hands on what it failed on, when the
+/// spec names a `dead_letter`.
+pub const DEAD_LETTER_PORT: &str = "dead_letter";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Batch {

@@ -87,7 +87,15 @@ pub struct ServiceFacts {
     pub databases: Vec<String>,
     /// Every environment variable it reads, in a fixed order.
     pub env: Vec<EnvFacts>,
+    /// How long the deployment lets it stop after SIGTERM before killing it: the service
+    /// lets requests finish (up to 25 s), gives source loops 5 s, then drains its flows and
+    /// writes its batches, so a service with a dataflow gets more.
+    pub stop_grace_seconds: u32,
 }
+
+/// Seconds between SIGTERM and SIGKILL for a service without, and with, a dataflow.
+const STOP_GRACE: u32 = 30;
+const STOP_GRACE_DATAFLOW: u32 = 90;
 
 /// The user and database name a service uses on a database the deployment runs.
 pub const DATABASE_USER: &str = "app";
@@ -306,6 +314,13 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
             }
             ids.sort_unstable_by_key(|id| id.index());
             let env = service_env(ir, service, &ids);
+            // Flows start in the service (the passes keep both ends in one).
+            let dataflow = ir.flows.values().any(|f| {
+                f.from
+                    .component
+                    .try_id()
+                    .is_some_and(|id| service.components.iter().any(|c| c.try_id() == Some(id)))
+            });
             ServiceFacts {
                 name: service.name.clone(),
                 host: host_name(&service.name),
@@ -320,6 +335,11 @@ fn deploy_facts(ir: &Ir) -> DeployFacts {
                     .map(|id| ir.databases[*id].name.clone())
                     .collect(),
                 env,
+                stop_grace_seconds: if dataflow {
+                    STOP_GRACE_DATAFLOW
+                } else {
+                    STOP_GRACE
+                },
             }
         })
         .collect();
@@ -455,6 +475,34 @@ pub fn run(ir: &Ir, facts: &mut super::Facts, diags: &mut Diagnostics) {
                     )
                     .label(ir.spans.flow(id).whole, "crosses services")
                     .help("flows are in-process channels; put both components in one service"),
+                );
+            }
+        }
+    }
+
+    // A sink appends to its store in-process, like a flow.
+    for (id, component) in ir.components.iter() {
+        let ComponentKind::Sink { store: Some(store) } = &component.kind else {
+            continue;
+        };
+        let Some(store_id) = store.try_id() else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (service_of[id.index()], service_of[store_id.index()]) {
+            if a != b {
+                diags.push(
+                    Diagnostic::error(
+                        Code::FlowCrossesServices,
+                        format!(
+                            "sink `{}` runs in service `{}`, but its store `{}` runs in service `{}`",
+                            component.name, ir.services[a].name, store.name, ir.services[b].name
+                        ),
+                    )
+                    .label(
+                        ir.spans.component(id).store.unwrap_or(ir.spans.component(id).name),
+                        "in another service",
+                    )
+                    .help("a sink hands its messages to its store in-process; put both in one service"),
                 );
             }
         }

@@ -7,7 +7,7 @@
 //! graph pass's business, since then its input data reaches no store or sink.
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Component, ComponentKind, Ir, Port, PortRef};
+use crate::ir::{Component, ComponentKind, DEAD_LETTER_PORT, Ir, Port, PortRef};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 fn find_port<'a>(component: &'a Component, name: &str, output: bool) -> Option<&'a Port> {
@@ -163,7 +163,23 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
         ) else {
             continue;
         };
-        if out_port.entity.name != in_port.entity.name {
+        if out_port.entity.name != in_port.entity.name && flow.from.port == DEAD_LETTER_PORT {
+            diags.push(
+                Diagnostic::error(
+                    Code::FlowTypeMismatch,
+                    format!(
+                        "the dead-letter sink of `{}` gets the `{}` it fails on, but `{}` consumes `{}`",
+                        from.name, out_port.entity.name, to.name, in_port.entity.name
+                    ),
+                )
+                .label(spans.from, format!("consumes `{}`", out_port.entity.name))
+                .label(spans.to, format!("consumes `{}`", in_port.entity.name))
+                .help(format!(
+                    "name a sink that consumes `{}`",
+                    out_port.entity.name
+                )),
+            );
+        } else if out_port.entity.name != in_port.entity.name {
             diags.push(
                 Diagnostic::error(
                     Code::FlowTypeMismatch,

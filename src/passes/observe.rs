@@ -68,7 +68,10 @@ pub fn flow_label(flow: &crate::ir::Flow) -> String {
 fn measurable(kind: &ComponentKind, indicator: Indicator) -> bool {
     use Indicator::{ErrorRate, Latency, Throughput};
     match kind {
-        ComponentKind::Api { .. } | ComponentKind::Source { .. } => true,
+        ComponentKind::Api { .. } => true,
+        // A source's requests are its ingest endpoint's; a source running its own loop has
+        // only its throughput.
+        ComponentKind::Source { .. } => kind.serves_http() || matches!(indicator, Throughput),
         ComponentKind::Store { .. } => matches!(indicator, Latency { .. } | Throughput | ErrorRate),
         ComponentKind::Transformer | ComponentKind::Sink { .. } => {
             matches!(indicator, Throughput | ErrorRate)
@@ -333,15 +336,15 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             .map(|s| s.objective.value)
             .collect()
     };
-    let is_http =
-        |k: &ComponentKind| matches!(k, ComponentKind::Api { .. } | ComponentKind::Source { .. });
+    let is_http = ComponentKind::serves_http;
     let uses_db = |k: &ComponentKind, _: bool| {
         matches!(k, ComponentKind::Store { .. } | ComponentKind::Api { .. })
             || matches!(k, ComponentKind::Sink { store: Some(_) })
     };
     let is_store = |k: &ComponentKind| matches!(k, ComponentKind::Store { .. });
     let writes_batches = |k: &ComponentKind, flowing: bool| is_store(k) && flowing;
-    let is_source = |k: &ComponentKind, _: bool| matches!(k, ComponentKind::Source { .. });
+    let is_source =
+        |k: &ComponentKind, _: bool| k.serves_http() && !matches!(k, ComponentKind::Api { .. });
     let is_sink = |k: &ComponentKind, _: bool| matches!(k, ComponentKind::Sink { .. });
     let in_dataflow = |_: &ComponentKind, flowing: bool| flowing;
 
@@ -467,7 +470,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             metric(
                 "component_dropped_total",
                 Counter,
-                "Messages a component dropped, by reason.",
+                "Messages a component dropped, by reason (error: it failed on them and has no dead-letter sink; downstream: the component after it has failed).",
                 &["component", "reason"],
                 vec![],
                 dataflow_services.clone(),
@@ -507,7 +510,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
         metrics.push(metric(
             "ingest_rejected_total",
             Counter,
-            "Events an ingest endpoint refused, by reason (invalid, full).",
+            "Events an ingest endpoint refused, by reason (invalid, full, closing: the service is stopping).",
             &["source", "reason"],
             vec![],
             source_services,

@@ -121,6 +121,16 @@ pub enum Engine {
     Sqlite,
 }
 
+/// How a source takes events in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ingest {
+    /// An HTTP endpoint, `POST /ingest/NAME`.
+    Http,
+    /// The loop in the source's logic file.
+    Logic,
+}
+
 /// A transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -296,6 +306,10 @@ pub enum ComponentSpec {
         emits: Ports,
         /// The expected rate of messages, such as `5000/s`.
         rate: Option<Spanned<String>>,
+        /// How events come in: `http` (the default), an endpoint `POST /ingest/NAME` taking
+        /// one JSON event or an array of them; or `logic`, the loop the source's logic file
+        /// runs (poll a URL, read a file, generate), with no endpoint.
+        ingest: Option<Spanned<Ingest>>,
         /// What it does, for people.
         description: Option<String>,
     },
@@ -306,6 +320,10 @@ pub enum ComponentSpec {
         consumes: Ports,
         /// What it emits: an entity name (one port, `out`), or port names mapped to entities.
         emits: Ports,
+        /// A sink (or store) that receives each input the logic refuses or fails on, through
+        /// an extra output port `dead_letter`. Without one, such inputs are counted, logged
+        /// and dropped.
+        dead_letter: Option<Spanned<String>>,
         /// What it does, for people.
         description: Option<String>,
     },
@@ -328,6 +346,10 @@ pub enum ComponentSpec {
         consumes: Ports,
         /// A store this sink appends its messages to (an audit trail).
         store: Option<Spanned<String>>,
+        /// A sink (or store) that receives each message whose delivery failed, through an
+        /// extra output port `dead_letter`. Without one, such messages are counted, logged
+        /// and dropped.
+        dead_letter: Option<Spanned<String>>,
         /// What it does, for people.
         description: Option<String>,
     },

@@ -309,6 +309,7 @@ async fn serve(
         dataflow: std::sync::RwLock::new(Some(dataflow)),
         dbs,
         metrics,
+        ingest_slots: tokio::sync::Semaphore::new(http::INGEST_SLOTS),
     });
     let drained = Arc::clone(&state);
     let app = http::router(state, prefix_of);

@@ -1,31 +1,78 @@
 //! The dataflow: each component a task, each flow a bounded channel. Sources take events over
-//! HTTP and push back (429) when their flows are full; transformers run their logic; stores
-//! write batches, one transaction each, retrying what the database refuses for a while;
-//! sinks deliver. On shutdown every channel drains and every batch is written before exit.
+//! HTTP, pushing back (429) when their flows are full, or run their own loop; transformers run
+//! their logic; stores write batches, one transaction each, retrying while the database is
+//! away; sinks deliver. What a transformer or sink fails on goes to its dead-letter sink when
+//! the spec names one. On shutdown every channel drains and every batch is written before exit.
 
 use super::db::{Db, DbError, Write};
 use super::metrics::Registry;
 use super::model::{Message, Node, Record, Role, Service, Table};
+use super::typed::{Outgoing, DEAD_LETTER};
 use super::values::{self, Engine, Invalid};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// What a component's logic sees and says: messages as JSON objects of their entity.
+/// What a component's logic says: messages as JSON objects of their entity, by port.
 pub type Outputs = Vec<(&'static str, Record)>;
 
 /// The senders of each output port: one per flow leaving it.
 type Senders = BTreeMap<(&'static str, &'static str), Vec<(usize, mpsc::Sender<Record>)>>;
 
+/// How long a source's loop has, once the service stops, to return before its flows are
+/// closed under it.
+const LOOP_GRACE: Duration = Duration::from_secs(5);
+
 /// The running dataflow of one service.
 pub struct Dataflow {
-    /// The senders of each source's output ports; dropped at shutdown, which drains the rest.
+    /// The senders of each HTTP source's output ports; dropped at shutdown, which drains the
+    /// rest.
     sources: Senders,
+    /// The sources running their own loop.
+    loops: Vec<(Arc<Feed>, tokio::task::JoinHandle<()>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// For `flow_depth`: each flow's sender (a clone) and capacity.
     flows: Vec<(&'static str, mpsc::Sender<Record>, usize)>,
+    /// The components that stopped before the service did.
+    health: Arc<Health>,
+}
+
+/// Components that ended early (a panic outside their logic, a lost channel): the service is
+/// no longer ready once one has.
+#[derive(Default)]
+pub struct Health {
+    failed: Mutex<Vec<&'static str>>,
+}
+
+impl Health {
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Marks its component failed when dropped by a panic.
+struct Watch {
+    name: &'static str,
+    health: Arc<Health>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(component = self.name, "a component of the dataflow failed");
+            self.health
+                .failed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(self.name);
+        }
+    }
 }
 
 /// Checks a message against its entity: the fields it must have and the values they take.
@@ -72,11 +119,21 @@ pub fn check(message: &Message, record: &Record) -> Result<(), Vec<Invalid>> {
     }
 }
 
-/// The default of a transformer: each output gets the input's fields that its entity has.
+fn described(problems: &[Invalid]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The default of a transformer: each output port gets the input's fields that its entity
+/// has.
 pub fn pass_through(node: &Node, input: Record) -> Result<Outputs, String> {
     Ok(node
         .outputs
         .iter()
+        .filter(|(port, _)| *port != DEAD_LETTER)
         .map(|(port, message)| {
             let record: Record = input
                 .iter()
@@ -93,10 +150,14 @@ pub fn pass_through(node: &Node, input: Record) -> Result<Outputs, String> {
         .collect())
 }
 
-/// The logic of transformers and sinks, by component (generated in `hooks.rs`).
+/// The logic of sources, transformers and sinks, by component (generated in `hooks.rs`).
 pub struct Logic {
-    pub transform: fn(&Node, Record) -> Result<Outputs, String>,
-    pub deliver: fn(&Node, &Record) -> Result<(), String>,
+    /// A transformer's: a message that came in on a port → what it hands on.
+    pub transform: fn(&Node, &'static str, Record) -> Result<Outputs, String>,
+    /// A sink's: a message that came in on a port → delivered, or why not.
+    pub deliver: fn(&Node, &'static str, &Record) -> Result<(), String>,
+    /// A source's loop, for a source whose spec says `ingest: logic`.
+    pub run: fn(&Node, Arc<Feed>) -> Result<(), String>,
 }
 
 /// Why an ingest request was refused.
@@ -108,8 +169,147 @@ pub enum Refused {
     Closed,
 }
 
+/// Why a source's loop could not emit a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmitError {
+    /// The message is not a valid message of its entity: nothing was sent.
+    Invalid(String),
+    /// The service is stopping: return from the loop.
+    Stopping,
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EmitError::Invalid(why) => write!(f, "not a valid message: {why}"),
+            EmitError::Stopping => f.write_str("the service is stopping"),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+/// What a source's loop emits into: its flows, and word of the service stopping.
+pub struct Feed {
+    node: &'static Node,
+    service: &'static Service,
+    metrics: Arc<Registry>,
+    /// Taken when the loop has had its time after the service stopped.
+    senders: Mutex<Option<Senders>>,
+    stopping: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Feed {
+    fn stop(&self) {
+        *self
+            .stopping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.wake.notify_all();
+    }
+
+    fn is_stopping(&self) -> bool {
+        *self
+            .stopping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn emit(&self, port: &'static str, record: Record) -> Result<(), EmitError> {
+        let Some((_, message)) = self.node.outputs.iter().find(|(p, _)| *p == port) else {
+            return Err(EmitError::Invalid(format!("no output port `{port}`")));
+        };
+        if let Err(problems) = check(message, &record) {
+            return Err(EmitError::Invalid(described(&problems)));
+        }
+        if self.is_stopping() {
+            return Err(EmitError::Stopping);
+        }
+        let senders = self
+            .senders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(targets) = senders
+            .as_ref()
+            .and_then(|s| s.get(&(self.node.name, port)))
+        else {
+            return Err(EmitError::Stopping);
+        };
+        // Waits while a flow is full: the loop runs at the pace of what follows it.
+        for (flow, tx) in targets {
+            if tx.blocking_send(record.clone()).is_err() {
+                return Err(EmitError::Stopping);
+            }
+            self.metrics
+                .inc("flow_messages_total", &[self.service.flows[*flow].label]);
+        }
+        self.metrics
+            .inc("component_emitted_total", &[self.node.name, port]);
+        Ok(())
+    }
+}
+
+/// A source's loop emits through this: `emit` waits while the flow is full and refuses once
+/// the service is stopping, which is when the loop should return.
+pub struct Emitter<T> {
+    feed: Arc<Feed>,
+    kind: PhantomData<fn(T)>,
+}
+
+impl<T: Outgoing> Emitter<T> {
+    pub fn new(feed: Arc<Feed>) -> Emitter<T> {
+        Emitter {
+            feed,
+            kind: PhantomData,
+        }
+    }
+
+    /// Hands a message on to every flow of its port, waiting for room. `Ok` means it is in
+    /// the flows, and will be written or delivered even if the service stops now.
+    pub fn emit(&self, message: T) -> Result<(), EmitError> {
+        let (port, record) = message
+            .into_port(self.feed.node)
+            .map_err(EmitError::Invalid)?;
+        self.feed.emit(port, record)
+    }
+
+    /// Whether the service is stopping.
+    pub fn stopping(&self) -> bool {
+        self.feed.is_stopping()
+    }
+
+    /// Sleeps for `duration`, or until the service stops: `false` when it is stopping.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        let mut stopping = self
+            .feed
+            .stopping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !*stopping {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            stopping = self
+                .feed
+                .wake
+                .wait_timeout(stopping, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        false
+    }
+
+    /// Waits until the service stops.
+    pub fn wait_for_stop(&self) {
+        while self.sleep(Duration::from_secs(3600)) {}
+    }
+}
+
 impl Dataflow {
-    /// Starts every component of the service but its sources, which take events through
+    /// Starts every component of the service. HTTP sources take events through
     /// [`Dataflow::ingest`].
     pub fn start(
         service: &'static Service,
@@ -117,7 +317,7 @@ impl Dataflow {
         metrics: Arc<Registry>,
         logic: &'static Logic,
     ) -> Dataflow {
-        let mut receivers: BTreeMap<&'static str, Vec<(usize, mpsc::Receiver<Record>)>> =
+        let mut receivers: BTreeMap<&'static str, Vec<(&'static str, mpsc::Receiver<Record>)>> =
             BTreeMap::new();
         let mut senders: Senders = BTreeMap::new();
         let mut flows = Vec::new();
@@ -125,20 +325,25 @@ impl Dataflow {
             let (tx, rx) = mpsc::channel(flow.capacity.max(1));
             flows.push((flow.label, tx.clone(), flow.capacity));
             senders.entry(flow.from).or_default().push((i, tx));
-            receivers.entry(flow.to.0).or_default().push((i, rx));
+            receivers
+                .entry(flow.to.0)
+                .or_default()
+                .push((flow.to.1, rx));
         }
-        // A sink with a store hands its messages to the store's writer.
+        // A sink with a store hands what it delivered to the store's writer, through a
+        // channel of its own (several sinks may append to one store). It holds a few
+        // messages: the sink waits on the store, as on any flow.
         let mut appenders: BTreeMap<&'static str, mpsc::Sender<Record>> = BTreeMap::new();
-        // Several sinks may append to one store: each has a channel of its own.
-        let mut appended: BTreeMap<&'static str, Vec<mpsc::Receiver<Record>>> = BTreeMap::new();
         for node in service.nodes {
             if let Role::Sink { store: Some(store) } = node.role {
-                let (tx, rx) = mpsc::channel(1024);
+                let (tx, rx) = mpsc::channel(APPEND_ROOM);
                 appenders.insert(node.name, tx);
-                appended.entry(store).or_default().push(rx);
+                receivers.entry(store).or_default().push(("in", rx));
             }
         }
+        let health = Arc::new(Health::default());
         let mut tasks = Vec::new();
+        let mut loops = Vec::new();
         let mut sources = Senders::new();
         for node in service.nodes {
             let outputs: Senders = senders
@@ -146,22 +351,37 @@ impl Dataflow {
                 .filter(|((c, _), _)| *c == node.name)
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
-            if matches!(node.role, Role::Source) {
-                sources.extend(outputs);
+            let watch = Watch {
+                name: node.name,
+                health: Arc::clone(&health),
+            };
+            let metrics = Arc::clone(&metrics);
+            if let Role::Source { endpoint } = node.role {
+                if endpoint {
+                    sources.extend(outputs);
+                } else {
+                    let feed = Arc::new(Feed {
+                        node,
+                        service,
+                        metrics,
+                        senders: Mutex::new(Some(outputs)),
+                        stopping: Mutex::new(false),
+                        wake: Condvar::new(),
+                    });
+                    let running = Arc::clone(&feed);
+                    let task = tokio::task::spawn_blocking(move || {
+                        let _watch = watch;
+                        run_loop(node, running, logic);
+                    });
+                    loops.push((feed, task));
+                }
                 continue;
             }
-            let mut inputs: Vec<mpsc::Receiver<Record>> = receivers
-                .remove(node.name)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(_, rx)| rx)
-                .collect();
-            inputs.extend(appended.remove(node.name).unwrap_or_default());
-            let input = merge(inputs);
-            let metrics = Arc::clone(&metrics);
+            let input = Inbox::new(receivers.remove(node.name).unwrap_or_default());
             let task = match &node.role {
                 Role::Transformer => tokio::task::spawn_blocking(move || {
-                    transformer(node, service, input, outputs, metrics, logic);
+                    let _watch = watch;
+                    transformer(node, service, input, &outputs, &metrics, logic);
                 }),
                 Role::Store {
                     table,
@@ -171,40 +391,52 @@ impl Dataflow {
                     let db = dbs[table.database]
                         .clone()
                         .expect("a store's database is the service's");
-                    tokio::spawn(store(
-                        node,
-                        table,
-                        *batch_size,
-                        Duration::from_millis(*flush_ms),
-                        db,
-                        input,
-                        metrics,
-                    ))
+                    tokio::spawn(async move {
+                        let _watch = watch;
+                        store(
+                            node,
+                            table,
+                            *batch_size,
+                            Duration::from_millis(*flush_ms),
+                            db,
+                            input,
+                            metrics,
+                        )
+                        .await;
+                    })
                 }
-                Role::Sink { .. } => tokio::spawn(sink(
-                    node,
-                    input,
-                    appenders.get(node.name).cloned(),
-                    metrics,
-                    logic,
-                )),
-                Role::Source => unreachable!("sources are not tasks"),
+                Role::Sink { .. } => {
+                    let appender = appenders.get(node.name).cloned();
+                    tokio::spawn(async move {
+                        let _watch = watch;
+                        sink(node, service, input, appender, outputs, metrics, logic).await;
+                    })
+                }
+                Role::Source { .. } => unreachable!("sources are not tasks"),
             };
             tasks.push(task);
         }
         Dataflow {
             sources,
+            loops,
             tasks,
             flows,
+            health,
         }
     }
 
-    /// Takes events into source `source`: all of them, checked, or none.
+    /// The components that failed; the service is not ready while there is one.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Takes events into port `port` of source `source`: all of them, checked, or none.
     pub fn ingest(
         &self,
         service: &'static Service,
         metrics: &Registry,
         source: &'static str,
+        port: &'static str,
         events: Vec<Record>,
     ) -> Result<usize, Refused> {
         let node = service
@@ -212,8 +444,16 @@ impl Dataflow {
             .iter()
             .find(|n| n.name == source)
             .expect("a source of the service");
-        let Some((port, message)) = node.outputs.first() else {
+        let Some((port, message)) = node.outputs.iter().find(|(p, _)| *p == port) else {
             return Ok(0);
+        };
+        let refuse = |reason: &str, refused: Refused| {
+            metrics.add(
+                "ingest_rejected_total",
+                &[source, reason],
+                events.len() as f64,
+            );
+            Err(refused)
         };
         let no_flows = Vec::new();
         let targets = self.sources.get(&(source, *port)).unwrap_or(&no_flows);
@@ -222,13 +462,16 @@ impl Dataflow {
             .iter()
             .find(|(f, _)| events.len() > service.flows[*f].capacity)
         {
-            return Err(Refused::Invalid(vec![Invalid::new(
-                "",
-                format!(
-                    "a batch holds at most {} events here",
-                    service.flows[*flow].capacity
-                ),
-            )]));
+            return refuse(
+                "invalid",
+                Refused::Invalid(vec![Invalid::new(
+                    "",
+                    format!(
+                        "a batch holds at most {} events here",
+                        service.flows[*flow].capacity
+                    ),
+                )]),
+            );
         }
         // Room for every event in every flow first, so that a batch is taken whole or not.
         let mut permits = Vec::with_capacity(targets.len());
@@ -236,14 +479,11 @@ impl Dataflow {
             match tx.try_reserve_many(events.len()) {
                 Ok(p) => permits.push(p),
                 Err(mpsc::error::TrySendError::Full(())) => {
-                    metrics.add(
-                        "ingest_rejected_total",
-                        &[source, "full"],
-                        events.len() as f64,
-                    );
-                    return Err(Refused::Full);
+                    return refuse("full", Refused::Full);
                 }
-                Err(mpsc::error::TrySendError::Closed(())) => return Err(Refused::Closed),
+                Err(mpsc::error::TrySendError::Closed(())) => {
+                    return refuse("closing", Refused::Closed);
+                }
             }
         }
         // Checked once there is room: a full flow answers at once, and a refused batch gives
@@ -263,12 +503,7 @@ impl Dataflow {
             }
         }
         if !problems.is_empty() {
-            metrics.add(
-                "ingest_rejected_total",
-                &[source, "invalid"],
-                events.len() as f64,
-            );
-            return Err(Refused::Invalid(problems));
+            return refuse("invalid", Refused::Invalid(problems));
         }
         let n = events.len();
         let last = targets.len().saturating_sub(1);
@@ -308,6 +543,34 @@ impl Dataflow {
     pub async fn drain(mut self) {
         self.sources.clear();
         self.flows.clear();
+        // Sources' loops are told to stop, and given a while to return; then their flows
+        // close under them (what they emitted is still let through).
+        for (feed, _) in &self.loops {
+            feed.stop();
+        }
+        for (feed, task) in self.loops.drain(..) {
+            match tokio::time::timeout(LOOP_GRACE, task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(component = feed.node.name, error = %e, "a source failed")
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        component = feed.node.name,
+                        "the source's loop did not return within {} seconds; its flows are closed",
+                        LOOP_GRACE.as_secs()
+                    );
+                    let feed = Arc::clone(&feed);
+                    let _ = tokio::task::spawn_blocking(move || {
+                        feed.senders
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .take();
+                    })
+                    .await;
+                }
+            }
+        }
         for task in self.tasks.drain(..) {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "a component of the dataflow failed");
@@ -316,23 +579,77 @@ impl Dataflow {
     }
 }
 
-/// One receiver of every input: closes when all of them have.
-fn merge(mut inputs: Vec<mpsc::Receiver<Record>>) -> mpsc::Receiver<Record> {
-    if inputs.len() == 1 {
-        return inputs.pop().expect("one");
+/// The room of the channel from a sink to the store it appends to.
+const APPEND_ROOM: usize = 16;
+
+/// A source's loop, on a thread of its own: its return, error or panic is logged, and the
+/// rest of the service goes on.
+fn run_loop(node: &'static Node, feed: Arc<Feed>, logic: &'static Logic) {
+    let metrics = Arc::clone(&feed.metrics);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (logic.run)(node, Arc::clone(&feed))
+    }));
+    match result {
+        Ok(Ok(())) if feed.is_stopping() => {}
+        Ok(Ok(())) => tracing::info!(component = node.name, "the source's loop returned"),
+        Ok(Err(e)) => {
+            metrics.inc("component_errors_total", &[node.name]);
+            tracing::error!(component = node.name, error = %e, "the source's loop failed");
+        }
+        Err(_) => {
+            metrics.inc("component_errors_total", &[node.name]);
+            tracing::error!(component = node.name, "the source's loop panicked");
+        }
     }
-    let (tx, rx) = mpsc::channel(1024);
-    for mut input in inputs {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(m) = input.recv().await {
-                if tx.send(m).await.is_err() {
-                    break;
+}
+
+/// What comes into a component: one flow, or several merged, each message with its port.
+enum Inbox {
+    One(&'static str, mpsc::Receiver<Record>),
+    Many(mpsc::Receiver<(&'static str, Record)>),
+}
+
+impl Inbox {
+    fn new(mut inputs: Vec<(&'static str, mpsc::Receiver<Record>)>) -> Inbox {
+        if inputs.len() == 1 {
+            let (port, rx) = inputs.pop().expect("one");
+            return Inbox::One(port, rx);
+        }
+        // Each input's forwarder holds at most one message: no buffer beyond the flows'.
+        let (tx, rx) = mpsc::channel(inputs.len().max(1));
+        for (port, mut input) in inputs {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(m) = input.recv().await {
+                    if tx.send((port, m)).await.is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
+        Inbox::Many(rx)
     }
-    rx
+
+    async fn recv(&mut self) -> Option<(&'static str, Record)> {
+        match self {
+            Inbox::One(port, rx) => rx.recv().await.map(|m| (*port, m)),
+            Inbox::Many(rx) => rx.recv().await,
+        }
+    }
+
+    fn blocking_recv(&mut self) -> Option<(&'static str, Record)> {
+        match self {
+            Inbox::One(port, rx) => rx.blocking_recv().map(|m| (*port, m)),
+            Inbox::Many(rx) => rx.blocking_recv(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Inbox::One(_, rx) => rx.is_empty(),
+            Inbox::Many(rx) => rx.is_empty(),
+        }
+    }
 }
 
 /// Counts kept by a component's loop and added to the registry now and then: a lock per
@@ -346,7 +663,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn flush(&mut self, node: &Node, labels: &[&'static str], metrics: &Registry) {
+    fn flush(&mut self, node: &Node, service: &Service, metrics: &Registry) {
         if self.received > 0 {
             metrics.add(
                 "component_received_total",
@@ -358,16 +675,31 @@ impl Tally {
             metrics.add("component_emitted_total", &[node.name, port], n as f64);
         }
         for (flow, n) in std::mem::take(&mut self.flowed) {
-            metrics.add("flow_messages_total", &[labels[flow]], n as f64);
+            metrics.add(
+                "flow_messages_total",
+                &[service.flows[flow].label],
+                n as f64,
+            );
         }
         self.received = 0;
         self.pending = 0;
     }
 }
 
-/// Sends to every flow of the port, waiting for room: back-pressure reaches the sources.
-fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tally: &mut Tally) {
+/// Sends to every flow of the port, waiting for room: back-pressure reaches the sources. The
+/// tally is added up first when the first flow is full, so that the metrics do not stall with
+/// the component.
+fn emit(
+    node: &Node,
+    service: &Service,
+    outputs: &Senders,
+    port: &'static str,
+    record: Record,
+    tally: &mut Tally,
+    metrics: &Registry,
+) {
     let mut sent = false;
+    let mut lost = false;
     if let Some(targets) = outputs.get(&(node.name, port)) {
         let last = targets.len().saturating_sub(1);
         let mut record = Some(record);
@@ -377,20 +709,40 @@ fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tall
             } else {
                 record.clone()
             };
-            if let Some(message) = message {
-                if tx.blocking_send(message).is_ok() {
+            let Some(message) = message else {
+                continue;
+            };
+            let message = match tx.try_send(message) {
+                Ok(()) => {
                     *tally.flowed.entry(*flow).or_default() += 1;
                     sent = true;
-                } else {
-                    // The component downstream is gone (it failed): a loss, counted.
-                    tracing::error!(
-                        component = node.name,
-                        port,
-                        "a message could not be passed on"
-                    );
+                    continue;
                 }
+                Err(mpsc::error::TrySendError::Full(m)) => {
+                    tally.flush(node, service, metrics);
+                    m
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    lost = true;
+                    continue;
+                }
+            };
+            if tx.blocking_send(message).is_ok() {
+                *tally.flowed.entry(*flow).or_default() += 1;
+                sent = true;
+            } else {
+                lost = true;
             }
         }
+    }
+    if lost {
+        // The component downstream is gone (it failed): a loss, counted.
+        metrics.inc("component_dropped_total", &[node.name, "downstream"]);
+        tracing::error!(
+            component = node.name,
+            port,
+            "a message could not be passed on: the component after it has failed"
+        );
     }
     if sent {
         *tally.emitted.entry(port).or_default() += 1;
@@ -398,101 +750,146 @@ fn emit(node: &Node, outputs: &Senders, port: &'static str, record: Record, tall
 }
 
 /// A transformer runs on a thread of its own: its logic may block, and the loop costs no
-/// hand-over per message.
+/// hand-over per message. An input's outputs are handed on together or not at all: when the
+/// logic refuses the input, panics or makes an invalid output, the input goes to the
+/// dead-letter sink (or is counted and dropped).
 fn transformer(
     node: &'static Node,
     service: &'static Service,
-    mut input: mpsc::Receiver<Record>,
-    outputs: Senders,
-    metrics: Arc<Registry>,
+    mut input: Inbox,
+    outputs: &Senders,
+    metrics: &Registry,
     logic: &'static Logic,
 ) {
-    let labels: Vec<&'static str> = service.flows.iter().map(|f| f.label).collect();
+    let dead_letter = node.outputs.iter().any(|(p, _)| *p == DEAD_LETTER);
     let mut tally = Tally::default();
-    while let Some(record) = input.blocking_recv() {
+    while let Some((port, record)) = input.blocking_recv() {
         tally.received += 1;
         tally.pending += 1;
+        let kept = dead_letter.then(|| record.clone());
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            (logic.transform)(node, record)
+            (logic.transform)(node, port, record)
         }));
-        match result {
-            Ok(Ok(produced)) => {
-                for (port, record) in produced {
-                    let Some((_, message)) = node.outputs.iter().find(|(p, _)| *p == port) else {
-                        failed(node, &metrics, &format!("no output port `{port}`"));
-                        continue;
+        let checked = match result {
+            Ok(Ok(produced)) => produced
+                .into_iter()
+                .map(|(port, record)| {
+                    let Some((_, message)) = node
+                        .outputs
+                        .iter()
+                        .find(|(p, _)| *p == port && *p != DEAD_LETTER)
+                    else {
+                        return Err(format!("no output port `{port}`"));
                     };
-                    if let Err(problems) = check(message, &record) {
-                        let what: Vec<String> = problems
-                            .iter()
-                            .map(|p| format!("{}: {}", p.field, p.message))
-                            .collect();
-                        failed(
-                            node,
-                            &metrics,
-                            &format!(
-                                "a {} it made is not valid: {}",
-                                message.entity,
-                                what.join("; ")
-                            ),
-                        );
-                        continue;
-                    }
-                    emit(node, &outputs, port, record, &mut tally);
+                    check(message, &record).map_err(|problems| {
+                        format!(
+                            "a {} it made is not valid: {}",
+                            message.entity,
+                            described(&problems)
+                        )
+                    })?;
+                    Ok((port, record))
+                })
+                .collect::<Result<Vec<_>, String>>(),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the logic panicked".to_owned()),
+        };
+        match checked {
+            Ok(produced) => {
+                for (port, record) in produced {
+                    emit(node, service, outputs, port, record, &mut tally, metrics);
                 }
             }
-            Ok(Err(e)) => failed(node, &metrics, &e),
-            Err(_) => failed(node, &metrics, "the logic panicked"),
+            Err(reason) => {
+                failed(node, metrics, &reason, kept.is_some());
+                if let Some(record) = kept {
+                    emit(
+                        node,
+                        service,
+                        outputs,
+                        DEAD_LETTER,
+                        record,
+                        &mut tally,
+                        metrics,
+                    );
+                }
+            }
         }
         if tally.pending >= 1000 || input.is_empty() {
-            tally.flush(node, &labels, &metrics);
+            tally.flush(node, service, metrics);
         }
     }
-    tally.flush(node, &labels, &metrics);
+    tally.flush(node, service, metrics);
 }
 
-/// A message a component could not handle: counted, logged with the reason, dropped.
-fn failed(node: &Node, metrics: &Registry, reason: &str) {
+/// A message a component could not handle: counted and logged with the reason; dropped
+/// unless it goes on to a dead-letter sink.
+fn failed(node: &Node, metrics: &Registry, reason: &str, dead_letter: bool) {
     metrics.inc("component_errors_total", &[node.name]);
-    metrics.inc("component_dropped_total", &[node.name, "error"]);
-    tracing::warn!(component = node.name, reason, "message dropped");
+    if dead_letter {
+        tracing::warn!(
+            component = node.name,
+            reason,
+            "message sent to the dead-letter sink"
+        );
+    } else {
+        metrics.inc("component_dropped_total", &[node.name, "error"]);
+        tracing::warn!(component = node.name, reason, "message dropped");
+    }
 }
 
 async fn sink(
     node: &'static Node,
-    mut input: mpsc::Receiver<Record>,
+    service: &'static Service,
+    mut input: Inbox,
     appender: Option<mpsc::Sender<Record>>,
+    outputs: Senders,
     metrics: Arc<Registry>,
     logic: &'static Logic,
 ) {
-    while let Some(record) = input.recv().await {
+    let dead_letter = outputs.get(&(node.name, DEAD_LETTER)).cloned();
+    while let Some((port, record)) = input.recv().await {
         metrics.inc("component_received_total", &[node.name]);
         let result = tokio::task::block_in_place(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                (logic.deliver)(node, &record)
+                (logic.deliver)(node, port, &record)
             }))
         });
-        match result {
-            Ok(Ok(())) => {
-                let appended = match &appender {
-                    Some(tx) => tx.send(record).await.is_ok(),
-                    None => true,
-                };
-                if appended {
-                    metrics.inc("sink_delivered_total", &[node.name]);
-                } else {
-                    // The store's task is gone (it failed): a loss, counted and logged.
-                    metrics.inc("sink_failures_total", &[node.name]);
-                    failed(node, &metrics, "its store could not take the message");
-                }
+        let outcome = match result {
+            Ok(Ok(())) => match &appender {
+                Some(tx) => match tx.send(record).await {
+                    Ok(()) => Ok(()),
+                    Err(mpsc::error::SendError(record)) => {
+                        Err(("its store could not take the message".to_owned(), record))
+                    }
+                },
+                None => Ok(()),
+            },
+            Ok(Err(e)) => Err((e, record)),
+            Err(_) => Err(("the logic panicked".to_owned(), record)),
+        };
+        let (reason, record) = match outcome {
+            Ok(()) => {
+                metrics.inc("sink_delivered_total", &[node.name]);
+                continue;
             }
-            Ok(Err(e)) => {
-                metrics.inc("sink_failures_total", &[node.name]);
-                failed(node, &metrics, &e);
-            }
-            Err(_) => {
-                metrics.inc("sink_failures_total", &[node.name]);
-                failed(node, &metrics, "the logic panicked");
+            Err(failure) => failure,
+        };
+        metrics.inc("sink_failures_total", &[node.name]);
+        failed(node, &metrics, &reason, dead_letter.is_some());
+        let Some(targets) = &dead_letter else {
+            continue;
+        };
+        for (flow, tx) in targets {
+            if tx.send(record.clone()).await.is_ok() {
+                metrics.inc("flow_messages_total", &[service.flows[*flow].label]);
+                metrics.inc("component_emitted_total", &[node.name, DEAD_LETTER]);
+            } else {
+                metrics.inc("component_dropped_total", &[node.name, "downstream"]);
+                tracing::error!(
+                    component = node.name,
+                    "a message could not reach the dead-letter sink"
+                );
             }
         }
     }
@@ -505,20 +902,20 @@ async fn store(
     size: usize,
     flush: Duration,
     db: Arc<Db>,
-    mut input: mpsc::Receiver<Record>,
+    mut input: Inbox,
     metrics: Arc<Registry>,
 ) {
     let mut batch: Vec<Record> = Vec::with_capacity(size);
     loop {
         let first = match input.recv().await {
-            Some(m) => m,
+            Some((_, m)) => m,
             None => break,
         };
         batch.push(first);
         let deadline = tokio::time::Instant::now() + flush;
         while batch.len() < size {
             match tokio::time::timeout_at(deadline, input.recv()).await {
-                Ok(Some(m)) => batch.push(m),
+                Ok(Some((_, m))) => batch.push(m),
                 Ok(None) | Err(_) => break,
             }
         }

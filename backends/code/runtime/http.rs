@@ -33,7 +33,13 @@ pub struct AppState {
     /// By database index of the system; `None` for the ones this service does not use.
     pub dbs: Vec<Option<Arc<Db>>>,
     pub metrics: Arc<Registry>,
+    /// Ingest requests whose bodies are being read and checked: the rest wait with their
+    /// bodies unread, so that memory stays bounded under any number of clients.
+    pub ingest_slots: tokio::sync::Semaphore,
 }
+
+/// How many ingest requests read and check their bodies at once.
+pub const INGEST_SLOTS: usize = 4;
 
 type Shared = Arc<AppState>;
 
@@ -304,9 +310,19 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
         }
     }
     for node in state.service.nodes {
-        if matches!(node.role, super::model::Role::Source) {
-            let source = node.name;
-            let route = leak(format!("/ingest/{source}"));
+        if !matches!(node.role, super::model::Role::Source { endpoint: true }) {
+            continue;
+        }
+        let source = node.name;
+        // One route per output port: `/ingest/NAME`, or `/ingest/NAME/PORT` when there are
+        // several.
+        for (port, _) in node.outputs {
+            let port: &'static str = port;
+            let route = if node.outputs.len() == 1 {
+                leak(format!("/ingest/{source}"))
+            } else {
+                leak(format!("/ingest/{source}/{port}"))
+            };
             for status in [202, 400, 413, 422, 429, 500, 503] {
                 let status = status.to_string();
                 let labels = [source, route, "POST", status.as_str()];
@@ -317,9 +333,11 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             }
             router = router.route(
                 route,
-                axum::routing::post(move |State(s): State<Shared>, body: Result<Bytes, axum::extract::rejection::BytesRejection>| async move {
-                    measured(&s, source, route, "POST", ingest(&s, source, body)).await
-                }),
+                axum::routing::post(
+                    move |State(s): State<Shared>, request: axum::extract::Request| async move {
+                        measured(&s, source, route, "POST", ingest(&s, source, port, request)).await
+                    },
+                ),
             );
         }
     }
@@ -342,12 +360,27 @@ async fn readyz(State(s): State<Shared>) -> Response {
             down.push(db.def.name);
         }
     }
-    if down.is_empty() {
+    // A component of the dataflow that failed stops what flows through it: not ready.
+    let failed = s
+        .dataflow
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .map(|d| d.health().failed())
+        .unwrap_or_default();
+    if down.is_empty() && failed.is_empty() {
         axum::Json(json!({ "status": "ready" })).into_response()
     } else {
+        let mut body = json!({ "status": "not ready" });
+        if !down.is_empty() {
+            body["databases_down"] = json!(down);
+        }
+        if !failed.is_empty() {
+            body["components_failed"] = json!(failed);
+        }
         Failure {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            body: json!({ "status": "not ready", "databases_down": down }),
+            body,
         }
         .into_response()
     }
@@ -1061,10 +1094,19 @@ async fn delete(
 async fn ingest(
     s: &AppState,
     source: &'static str,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    port: &'static str,
+    request: axum::extract::Request,
 ) -> Result<Response, Failure> {
+    // The body is read only with a slot: the semaphore is never closed.
+    let _slot = s.ingest_slots.acquire().await;
+    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await;
     let events = super::flow::events(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
     if events.is_empty() || events.len() > 10_000 {
+        s.metrics.add(
+            "ingest_rejected_total",
+            &[source, "invalid"],
+            events.len() as f64,
+        );
         return Err(Failure::invalid(vec![Invalid::new(
             "",
             "a batch holds from 1 to 10000 events",
@@ -1075,12 +1117,17 @@ async fn ingest(
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(dataflow) = guard.as_ref() else {
+        s.metrics.add(
+            "ingest_rejected_total",
+            &[source, "closing"],
+            events.len() as f64,
+        );
         return Err(Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the service is stopping",
         ));
     };
-    match dataflow.ingest(s.service, &s.metrics, source, events) {
+    match dataflow.ingest(s.service, &s.metrics, source, port, events) {
         Ok(n) => Ok((StatusCode::ACCEPTED, axum::Json(json!({ "accepted": n }))).into_response()),
         Err(super::flow::Refused::Invalid(problems)) => Err(Failure::invalid(problems)),
         Err(super::flow::Refused::Full) => {

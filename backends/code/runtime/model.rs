@@ -35,8 +35,10 @@ pub struct Message {
 
 /// What a dataflow component does.
 pub enum Role {
-    /// Takes events over HTTP at `/ingest/NAME`.
-    Source,
+    /// Takes events over HTTP at `/ingest/NAME` (`endpoint`), or runs its logic's loop.
+    Source {
+        endpoint: bool,
+    },
     Transformer,
     /// Writes what arrives to `table`, in batches.
     Store {

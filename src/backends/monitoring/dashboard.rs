@@ -200,7 +200,9 @@ pub fn dashboard(ir: &Ir, facts: &Facts) -> Value {
     for component in ir.components.values() {
         let name = component.name.clone();
         match &component.kind {
-            ComponentKind::Api { .. } | ComponentKind::Source { .. } => {
+            ComponentKind::Api { .. } | ComponentKind::Source { .. }
+                if component.kind.serves_http() =>
+            {
                 l.row(&format!("{} `{name}`", component.kind_name()));
                 let all = selector(
                     "http_requests_total",
@@ -299,6 +301,18 @@ pub fn dashboard(ir: &Ir, facts: &Facts) -> Value {
                     &[(&r, "received"), (&e, "emitted on {{port}}")],
                 );
                 l.timeseries("Errors per second", "short", &[(&x, "errors")]);
+            }
+            // A source running its own loop: what it emits.
+            ComponentKind::Source { .. } if has(facts, "component_emitted_total") => {
+                l.row(&format!("source `{name}`"));
+                let by = [Matcher::Eq("component", name.clone())];
+                let emitted = selector("component_emitted_total", &by);
+                let e = format!("sum by (port) (rate({emitted}[{rate}]))");
+                l.timeseries(
+                    "Messages per second",
+                    "short",
+                    &[(&e, "emitted on {{port}}")],
+                );
             }
             ComponentKind::Sink { .. } if has(facts, "sink_delivered_total") => {
                 l.row(&format!("sink `{name}`"));

@@ -186,10 +186,7 @@ fn failures(selector: &str, w: &str) -> String {
 fn ratio_sli(ir: &Ir, slo: &Slo) -> Option<RatioSli> {
     let component = &ir.components[slo.component.try_id()?];
     let name = component.name.clone();
-    let http = matches!(
-        component.kind,
-        ComponentKind::Api { .. } | ComponentKind::Source { .. }
-    );
+    let http = component.kind.serves_http();
     match (slo.indicator, &component.kind) {
         (Indicator::Availability | Indicator::ErrorRate, _) if http => {
             let budget = match slo.indicator {
@@ -787,7 +784,7 @@ fn throughput_rules(
             )],
             "while it answers 429 or 503",
         ),
-        ComponentKind::Source { .. } => (
+        ComponentKind::Source { .. } if component.kind.serves_http() => (
             format!(
                 "sum(rate({}[5m])) > 0",
                 selector(
