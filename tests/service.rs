@@ -2155,7 +2155,26 @@ fn concurrent_migrations_apply_the_schema_once() {
 }
 
 /// The database goes away under a running service and comes back.
+/// The spare servers are stopped and started by one test at a time.
+fn spares() -> std::sync::MutexGuard<'static, ()> {
+    static SPARES: Mutex<()> = Mutex::new(());
+    SPARES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `tools/databases spare WHAT SPARE`.
+fn spare_cmd(what: &str, spare: &str) {
+    let status = Command::new(root().join("tools/databases"))
+        .args(["spare", what, spare])
+        .stderr(Stdio::null())
+        .status()
+        .expect("tools/databases");
+    assert!(status.success(), "tools/databases spare {what} {spare}");
+}
+
 fn outage(stem_name: &str, engine: Engine, target: &str, spare: &str) {
+    let _spares = spares();
     let built = built(stem_name);
     let service = &built
         .analysed
@@ -2165,14 +2184,7 @@ fn outage(stem_name: &str, engine: Engine, target: &str, spare: &str) {
         .next()
         .expect("a service")
         .name;
-    let spare_cmd = |what: &str| {
-        let status = Command::new(root().join("tools/databases"))
-            .args(["spare", what, spare])
-            .stderr(Stdio::null())
-            .status()
-            .expect("tools/databases");
-        assert!(status.success(), "tools/databases spare {what} {spare}");
-    };
+    let spare_cmd = |what: &str| spare_cmd(what, spare);
     spare_cmd("start");
     let ir = built.analysed.ir();
     let db_name = analysed_db(ir, engine);
@@ -2821,4 +2833,76 @@ fn dead_letters_loops_and_ports() {
         start.elapsed() < Duration::from_secs(4),
         "the loop held up the stop"
     );
+}
+
+/// PostgreSQL stopped for fifteen seconds under the analytics pipeline while events keep
+/// coming: the store retries for as long as the database is away, the flows fill and ingest
+/// pushes back, and when it is back every acknowledged event is stored, once.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn a_long_outage_under_the_dataflow_loses_nothing() {
+    let _spares = spares();
+    let built = built("analytics");
+    let analysed = &built.analysed;
+    spare_cmd("start", "postgresql");
+    let db = Database::fresh_on(
+        Engine::Postgresql,
+        "outage_flow",
+        &spare_target("V5C_TEST_POSTGRES"),
+    );
+    let urls = BTreeMap::from([(analysed_db(analysed.ir(), Engine::Postgresql), db.url())]);
+    let env = environment("analytics", free_port(), &urls);
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "outage-flow");
+    let table = table_of(analysed.ir(), "Event");
+    let mut acknowledged = 0;
+    for b in 0..4 {
+        acknowledged += post_events(
+            running.port,
+            "ingest",
+            &events(analysed, "ingest", b * 500, 500, "web"),
+        );
+    }
+    wait_for_rows(&db, &table, acknowledged);
+
+    spare_cmd("stop", "postgresql");
+    let down = Instant::now();
+    let mut next = 2000;
+    let mut refused = 0;
+    while down.elapsed() < Duration::from_secs(15) {
+        let batch = events(analysed, "ingest", next, 500, "web").to_string();
+        let reply = http(running.port, "POST", "/ingest/ingest", Some(&batch));
+        match reply.status {
+            202 => {
+                acknowledged += 500;
+                next += 500;
+            }
+            429 => {
+                refused += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => panic!(
+                "ingest answered {other} with the database down: {}",
+                reply.body
+            ),
+        }
+    }
+    assert!(
+        refused > 0,
+        "the flows never filled while the database was down"
+    );
+    assert!(
+        metric(&running, "store_write_retries_total{store=\"events\"}") > 0.0,
+        "the store never retried"
+    );
+    assert_eq!(running.get("/readyz").status, 503);
+    spare_cmd("start", "postgresql");
+    running.wait_for(200, Duration::from_secs(20));
+    wait_for_rows(&db, &table, acknowledged);
+    assert_eq!(
+        distinct_events(&db, &table, "user_ref"),
+        acknowledged,
+        "events doubled"
+    );
+    assert!(running.stop().success());
 }
