@@ -183,7 +183,7 @@ fn build_writes_then_leaves_unchanged_files_alone() {
     let second = v5c(&["build", "examples/streaming.yaml", "-o", out_arg]);
     assert_eq!(code(&second), 0);
     assert!(
-        text(&second.stderr).contains("0 written, 38 unchanged, 0 removed"),
+        text(&second.stderr).contains("0 written, 39 unchanged, 0 removed"),
         "{}",
         text(&second.stderr)
     );

@@ -22,6 +22,7 @@ const DECIDED: &[&str] = &[
     "service/Cargo.toml",
     "service/src/main.rs",
     "service/src/generated/mod.rs",
+    "service/src/generated/dispatch.rs",
     "service/src/generated/hooks.rs",
     "service/src/generated/messages.rs",
     "service/src/generated/system.rs",
@@ -308,4 +309,59 @@ fn every_api_has_hooks_for_every_entity_it_exposes() {
             }
         }
     }
+}
+
+/// A spec whose names are awkward in Rust: enum values that are not identifiers, a field
+/// named after a type the generated code uses, an entity named like one. The first builds
+/// (with names made for Rust); the second is refused by the backend, saying which name.
+#[test]
+fn awkward_names_become_rust_names_or_a_clear_refusal() {
+    let spec = |entity: &str| {
+        format!(
+            "spec: v5c/1
+system: {{ name: awkward }}
+databases:
+  main: {{ engine: postgresql }}
+entities:
+  {entity}:
+    fields:
+      id: {{ type: uuid, primary_key: true }}
+      option: \"enum(a_b, self, 1x)\"
+      type: string(8)
+components:
+  feed: {{ kind: source, emits: {entity} }}
+  keep: {{ kind: store, database: main, entity: {entity} }}
+flows:
+  - feed -> keep
+"
+        )
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, spec("Reading")).expect("write");
+    let output = build(&analyse(&good));
+    let messages = text(&output.files, "service/src/generated/messages.rs");
+    for expected in [
+        "pub enum ReadingOption {",
+        "    AB,",
+        "    Self_,",
+        "    V1x,",
+        "    pub option: ReadingOption,",
+        "    pub r#type: String,",
+    ] {
+        assert!(
+            messages.lines().any(|l| l == expected),
+            "no `{expected}` in:\n{messages}"
+        );
+    }
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, spec("Entity")).expect("write");
+    let backends = v5c::backends::select(&["code".to_owned()]).expect("code");
+    let refused = v5c::emit(&analyse(&bad), &backends).expect_err("a clash");
+    let text = v5c::diag::render_graphical(&refused, 100, false);
+    assert!(
+        text.contains("two types named `Entity`") && text.contains("entity `Entity`"),
+        "{text}"
+    );
 }

@@ -194,6 +194,7 @@ impl TicksLogic for Logic {
                 sensor: format!("tick-{i}"),
                 value: f64::from(i),
                 at: chrono::Utc::now(),
+                note: None,
             };
             out.emit(reading).map_err(|e| e.to_string())?;
         }
@@ -226,6 +227,7 @@ impl CheckLogic for Logic {
             sensor: format!("{port}:{}", reading.sensor),
             value: reading.value,
             at: reading.at,
+            note: reading.note,
         }])
     }
 }
@@ -2731,7 +2733,26 @@ fn dead_letters_loops_and_ports() {
     assert_eq!(good.status, 202, "{}", good.body);
     let other = running.post("/ingest/readings/other", &readings(20, 10, |_| false));
     assert_eq!(other.status, 202, "{}", other.body);
-    wait_for_rows(db, "measures", 499 + 15 + 10);
+    // A nullable field with a default, through the typed logic: left out, null, a value.
+    let notes = json!([
+        { "sensor": "n-absent", "value": 1.0, "at": "2026-11-27T12:00:00Z" },
+        { "sensor": "n-null", "value": 1.0, "at": "2026-11-27T12:00:00Z", "note": null },
+        { "sensor": "n-value", "value": 1.0, "at": "2026-11-27T12:00:00Z", "note": "x" },
+    ]);
+    let reply = running.post("/ingest/readings/other", &notes.to_string());
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    wait_for_rows(db, "measures", 499 + 15 + 10 + 3);
+    for (sensor, note) in [
+        ("b:n-absent", "note = 'none'"),
+        ("b:n-null", "note IS NULL"),
+        ("b:n-value", "note = 'x'"),
+    ] {
+        assert_eq!(
+            count(db, "measures", &format!("sensor = '{sensor}' AND {note}")),
+            1,
+            "{sensor}: {note}"
+        );
+    }
     wait_for_rows(db, "readings", 1 + 5);
     assert_eq!(count(db, "measures", "sensor LIKE 'a:r-%'"), 15);
     assert_eq!(count(db, "measures", "sensor LIKE 'b:r-%'"), 10);
@@ -2761,7 +2782,7 @@ fn dead_letters_loops_and_ports() {
         ),
         (
             "component_emitted_total{component=\"readings\",port=\"other\"}",
-            10.0,
+            13.0,
         ),
     ] {
         assert_eq!(metric(&running, series), value, "{series}");
@@ -2824,7 +2845,7 @@ fn dead_letters_loops_and_ports() {
     std::io::Write::write_all(&mut stdin, b"COMMIT;\n").expect("commit");
     drop(stdin);
     assert!(holder.wait().expect("psql").success());
-    wait_for_rows(db, "measures", 524 + taken);
+    wait_for_rows(db, "measures", 527 + taken);
 
     // SIGTERM: the loop is told, returns, and the service exits at once.
     let start = Instant::now();

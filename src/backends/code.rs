@@ -103,6 +103,7 @@ impl Backend for CodeBackend {
                 return Err(Diagnostics::from(Diagnostic::error(Code::BackendFailed, e)));
             }
         };
+        let (hooks_rs, dispatch_rs) = hooks(ir, &shapes);
         let mut files = vec![
             (format!("{dir}/Cargo.toml"), cargo),
             (format!("{dir}/Cargo.lock"), lock),
@@ -114,7 +115,8 @@ impl Backend for CodeBackend {
                 ),
             ),
             (format!("{dir}/src/generated/mod.rs"), generated_mod(ir)),
-            (format!("{dir}/src/generated/hooks.rs"), hooks(ir, &shapes)),
+            (format!("{dir}/src/generated/hooks.rs"), hooks_rs),
+            (format!("{dir}/src/generated/dispatch.rs"), dispatch_rs),
             (format!("{dir}/src/generated/messages.rs"), messages),
             (
                 format!("{dir}/src/generated/system.rs"),
@@ -239,7 +241,7 @@ fn generated_mod(ir: &Ir) -> String {
     out.push_str(
         "//! The service's runtime and the spec it runs. Everything here is rewritten by `v5c build`.\n\n\
          #![allow(dead_code, unused_imports)]\n\n\
-         pub mod app;\npub mod db;\npub mod flow;\npub mod hooks;\npub mod http;\npub mod messages;\npub mod metrics;\npub mod model;\n\
+         pub mod app;\npub mod db;\n#[rustfmt::skip]\npub mod dispatch;\npub mod flow;\npub mod hooks;\npub mod http;\npub mod messages;\npub mod metrics;\npub mod model;\n\
          #[rustfmt::skip]\npub mod system;\npub mod typed;\npub mod values;\n",
     );
     for component in ir.components.values() {
@@ -316,17 +318,31 @@ fn arm(pattern: &str, expr: &str) -> String {
 
 /// A trait per api with a method per entity and operation, each doing nothing by default;
 /// the logic file implements the trait and overrides what it needs.
-fn hooks(ir: &Ir, shapes: &dataflow::Shapes) -> String {
+fn hooks(ir: &Ir, shapes: &dataflow::Shapes) -> (String, String) {
     const RET: &str = "Result<(), Rejection>";
     let mut out = header("//");
     out.push_str(
-        "//! The logic hooks of each api. Implement them in src/logic/API.rs; a hook that is not\n\
-         //! implemented lets the request through unchanged.\n\n\
-         pub use super::flow::{EmitError, Emitter, Feed, Logic, Outputs};\n\
+        "//! The logic of each api, transformer, sink and looping source: a trait each, which\n\
+         //! src/logic/NAME.rs implements. A method that is not implemented does the default\n\
+         //! its comment gives.\n\n\
+         pub use super::flow::{EmitError, Emitter};\n\
          use super::messages as m;\n\
-         pub use super::model::{Hooks, Node, Record, Rejection};\n\
-         pub use super::typed::{deliver_with, json, pass_through, transform_with, Bytes, Decimal};\n\
-         use serde_json::Value;\nuse std::sync::Arc;\n",
+         pub use super::model::{Record, Rejection};\n\
+         pub use super::typed::{json, pass_through, Bytes, Decimal};\n\
+         pub use serde_json::Value;\n",
+    );
+    // The tables the runtime calls the logic by: not for people, so not laid out by rustfmt
+    // (a name of 63 characters would make it rewrite lines).
+    let mut disp = header("//");
+    disp.push_str(
+        "//! The tables the runtime calls the logic by: each api's hooks and each dataflow\n\
+         //! component's logic, by name. Kept out of rustfmt's way (`#[rustfmt::skip]`).\n\n\
+         use super::flow::{Emitter, Feed, Logic, Outputs};\n\
+         use super::hooks::*;\n\
+         use super::model::{Hooks, Node, Record, Rejection};\n\
+         use super::typed::{deliver_with, transform_with};\n\
+         use serde_json::Value;\n\
+         use std::sync::Arc;\n",
     );
     // (operation, parameters, the body's use of them, the call's arguments)
     let ops: [(&str, &[&str], &str, &str); 3] = [
@@ -402,7 +418,7 @@ fn hooks(ir: &Ir, shapes: &dataflow::Shapes) -> String {
             let mut all = vec!["resource: &str"];
             all.extend(params.iter());
             let _ = writeln!(
-                out,
+                disp,
                 "\n{}",
                 signature("", &format!("{op}_{api}"), &all, RET)
             );
@@ -416,35 +432,64 @@ fn hooks(ir: &Ir, shapes: &dataflow::Shapes) -> String {
                 .collect();
             if arms.is_empty() {
                 // No entity of this api takes the operation.
-                let _ = write!(out, "    let _ = (resource, {args});\n    Ok(())\n}}\n");
+                let _ = write!(disp, "    let _ = (resource, {args});\n    Ok(())\n}}\n");
             } else {
-                out.push_str("    match resource {\n");
+                disp.push_str("    match resource {\n");
                 for a in arms {
-                    let _ = writeln!(out, "{a}");
+                    let _ = writeln!(disp, "{a}");
                 }
-                out.push_str("        _ => Ok(()),\n    }\n}\n");
+                disp.push_str("        _ => Ok(()),\n    }\n}\n");
             }
         }
         let _ = write!(
-            out,
+            disp,
             "\npub static {}: Hooks = Hooks {{\n    before_create: before_create_{api},\n    before_update: before_update_{api},\n    before_delete: before_delete_{api},\n}};\n",
             api.to_ascii_uppercase()
         );
     }
-    out.push_str(&dataflow::hooks(ir, shapes));
-    out
+    let (traits, tables) = dataflow::hooks(ir, shapes);
+    out.push_str(&traits);
+    disp.push_str(&tables);
+    (out, disp)
 }
 
-/// A `use` list as rustfmt orders it.
-fn sorted_imports(names: &[&str]) -> String {
+/// `use PATH::{NAMES};` as rustfmt writes it: the names sorted (all are types here), on
+/// one line when it fits, otherwise in a block filled line by line.
+fn use_list(path: &str, names: &[&str]) -> String {
     let mut names = names.to_vec();
     names.sort_unstable();
-    names.join(", ")
+    names.dedup();
+    if let [one] = names.as_slice() {
+        return format!("use {path}::{one};");
+    }
+    let line = format!("use {path}::{{{}}};", names.join(", "));
+    if line.len() <= WIDTH {
+        return line;
+    }
+    let mut out = format!("use {path}::{{\n");
+    let mut current = String::new();
+    for name in names {
+        let item = format!("{name},");
+        if !current.is_empty() && 4 + current.len() + 1 + item.len() > WIDTH {
+            let _ = writeln!(out, "    {current}");
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(&item);
+    }
+    let _ = writeln!(out, "    {current}");
+    out.push_str("};");
+    out
 }
 
 fn logic_seed(api: &str, first_hook: Option<&str>) -> String {
     let trait_name = format!("{}Hooks", camel(api));
-    let imports = sorted_imports(&[&trait_name, "Record", "Rejection"]);
+    let imports = use_list(
+        "crate::generated::hooks",
+        &[&trait_name, "Record", "Rejection"],
+    );
     let example = match first_hook {
         Some(hook) => format!(
             "//! requests through unchanged. For example:\n\
@@ -464,7 +509,7 @@ fn logic_seed(api: &str, first_hook: Option<&str>) -> String {
          //! Override any hook of `{trait_name}` (see src/generated/hooks.rs); the others let\n\
          {example}\n\
          #[allow(unused_imports)]\n\
-         use crate::generated::hooks::{{{imports}}};\n\n\
+         {imports}\n\n\
          pub struct Logic;\n\n\
          impl {trait_name} for Logic {{}}\n"
     )
@@ -918,7 +963,7 @@ fn system(analysed: &Analysed, version: &str) -> String {
             }
             let _ = write!(
                 apis,
-                "            Api {{\n                component: {},\n                resources: &[\n{resources}                ],\n                hooks: &super::hooks::{},\n            }},\n",
+                "            Api {{\n                component: {},\n                resources: &[\n{resources}                ],\n                hooks: &super::dispatch::{},\n            }},\n",
                 lit(&component.name),
                 component.name.to_ascii_uppercase()
             );
@@ -1183,7 +1228,17 @@ fn dataflow_series(
             "component_errors_total" => dataflow.iter().map(|c| vec![c.name.clone()]).collect(),
             "component_dropped_total" => dataflow
                 .iter()
-                .flat_map(|c| ["downstream", "error"].map(|r| vec![c.name.clone(), r.to_owned()]))
+                .flat_map(|c| {
+                    // Only a transformer has outputs the spec may leave unconnected.
+                    let reasons: &[&str] = if matches!(c.kind, ComponentKind::Transformer) {
+                        &["downstream", "error", "unconnected"]
+                    } else {
+                        &["downstream", "error"]
+                    };
+                    reasons
+                        .iter()
+                        .map(|r| vec![c.name.clone(), (*r).to_owned()])
+                })
                 .collect(),
             "flow_messages_total" | "flow_depth" | "flow_capacity" => {
                 flows.iter().map(|f| vec![f.clone()]).collect()

@@ -709,21 +709,23 @@ impl Lower<'_> {
         outputs: &mut (Vec<Port>, Vec<PortSpans>),
         dead_letter: Option<&Spanned<String>>,
     ) {
+        // The name is the runtime's, with or without a dead-letter sink.
+        if let Some(i) = outputs.0.iter().position(|p| p.name == DEAD_LETTER_PORT) {
+            let mut diag = Diagnostic::error(
+                Code::DeadLetter,
+                format!("the port name `{DEAD_LETTER_PORT}` is kept for a dead-letter sink"),
+            )
+            .label(outputs.1[i].name, "a port of that name")
+            .help("rename the port");
+            if let Some(target) = dead_letter {
+                diag = diag.label(target.span, "the dead-letter sink");
+            }
+            self.diags.push(diag);
+            return;
+        }
         let Some(target) = dead_letter else {
             return;
         };
-        if let Some(i) = outputs.0.iter().position(|p| p.name == DEAD_LETTER_PORT) {
-            self.diags.push(
-                Diagnostic::error(
-                    Code::DeadLetter,
-                    format!("the port `{DEAD_LETTER_PORT}` is the dead-letter sink's"),
-                )
-                .label(outputs.1[i].name, "a port of that name")
-                .label(target.span, "the dead-letter sink")
-                .help("rename the port"),
-            );
-            return;
-        }
         let mut entities = inputs.iter().map(|p| p.entity.name.as_str());
         let Some(entity) = entities.next() else {
             return;
@@ -797,13 +799,15 @@ impl Lower<'_> {
                             None
                         }
                     });
+                        let mut outputs = Self::ports(emits, "out");
+                        self.dead_letter_port(&[], &mut outputs, None);
                         (
                             ComponentKind::Source {
                                 rate_per_second,
                                 ingest: ingest.as_ref().map_or(Ingest::Http, |i| i.value),
                             },
                             (Vec::new(), Vec::new()),
-                            Self::ports(emits, "out"),
+                            outputs,
                             description,
                         )
                     }
@@ -1060,11 +1064,24 @@ impl Lower<'_> {
             else {
                 continue;
             };
+            // `SINK`, or `SINK.PORT` for a sink with several inputs.
+            let (component, port, port_span) = match target.value.split_once('.') {
+                Some((component, port)) => (
+                    component.to_owned(),
+                    port.to_owned(),
+                    Some(target.sub_span(component.len() + 1..target.value.len())),
+                ),
+                None => (
+                    target.value.clone(),
+                    self.only_port(&target.value, false),
+                    None,
+                ),
+            };
             self.spans.flows.push(FlowSpans {
                 from: name.span,
                 from_port: None,
                 to: target.span,
-                to_port: None,
+                to_port: port_span,
                 whole: target.span,
             });
             arena.push(Flow {
@@ -1073,8 +1090,8 @@ impl Lower<'_> {
                     port: DEAD_LETTER_PORT.to_owned(),
                 },
                 to: PortRef {
-                    component: Ref::unresolved(target.value.clone()),
-                    port: self.only_port(&target.value, false),
+                    component: Ref::unresolved(component),
+                    port,
                 },
                 capacity: DEFAULT_CAPACITY,
             });

@@ -470,7 +470,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
             metric(
                 "component_dropped_total",
                 Counter,
-                "Messages a component dropped, by reason (error: it failed on them and has no dead-letter sink; downstream: the component after it has failed).",
+                "Messages a component dropped, by reason (error: it failed on them and has no dead-letter sink; downstream: the component after it has failed; unconnected: a transformer sent them to a port without a flow).",
                 &["component", "reason"],
                 vec![],
                 dataflow_services.clone(),
@@ -510,7 +510,7 @@ fn catalogue(ir: &Ir) -> Vec<Metric> {
         metrics.push(metric(
             "ingest_rejected_total",
             Counter,
-            "Events an ingest endpoint refused, by reason (invalid, full, closing: the service is stopping).",
+            "Events an ingest endpoint refused, by reason (invalid: unreadable, not JSON or not valid, a request counting as one when its events cannot be counted; full; closing: the service is stopping).",
             &["source", "reason"],
             vec![],
             source_services,

@@ -321,8 +321,8 @@ pub enum ComponentSpec {
         /// What it emits: an entity name (one port, `out`), or port names mapped to entities.
         emits: Ports,
         /// A sink (or store) that receives each input the logic refuses or fails on, through
-        /// an extra output port `dead_letter`. Without one, such inputs are counted, logged
-        /// and dropped.
+        /// an extra output port `dead_letter`: `SINK`, or `SINK.PORT` when it has several
+        /// inputs. Without one, such inputs are counted, logged and dropped.
         dead_letter: Option<Spanned<String>>,
         /// What it does, for people.
         description: Option<String>,
@@ -347,8 +347,8 @@ pub enum ComponentSpec {
         /// A store this sink appends its messages to (an audit trail).
         store: Option<Spanned<String>>,
         /// A sink (or store) that receives each message whose delivery failed, through an
-        /// extra output port `dead_letter`. Without one, such messages are counted, logged
-        /// and dropped.
+        /// extra output port `dead_letter`: `SINK`, or `SINK.PORT` when it has several
+        /// inputs. Without one, such messages are counted, logged and dropped.
         dead_letter: Option<Spanned<String>>,
         /// What it does, for people.
         description: Option<String>,

@@ -219,6 +219,9 @@ pub fn main(system: &'static System, prefix_of: fn(&str) -> &'static str) -> Exi
             serve(system, config, prefix_of).await
         }
     });
+    // A source's loop that never returned still holds a blocking thread: it is left behind
+    // rather than waited for (everything it emitted has been written by now).
+    runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -302,8 +305,12 @@ async fn serve(
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
     });
-    let dataflow =
-        super::flow::Dataflow::start(service, &dbs, Arc::clone(&metrics), &super::hooks::DATAFLOW);
+    let dataflow = super::flow::Dataflow::start(
+        service,
+        &dbs,
+        Arc::clone(&metrics),
+        &super::dispatch::DATAFLOW,
+    );
     let state = Arc::new(AppState {
         service,
         dataflow: std::sync::RwLock::new(Some(dataflow)),

@@ -226,23 +226,37 @@ impl Feed {
         if self.is_stopping() {
             return Err(EmitError::Stopping);
         }
-        let senders = self
-            .senders
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(targets) = senders
-            .as_ref()
-            .and_then(|s| s.get(&(self.node.name, port)))
-        else {
-            return Err(EmitError::Stopping);
-        };
-        // Waits while a flow is full: the loop runs at the pace of what follows it.
-        for (flow, tx) in targets {
-            if tx.blocking_send(record.clone()).is_err() {
-                return Err(EmitError::Stopping);
+        // The senders are copied out, so that closing the flows at shutdown never waits on
+        // a send; a copy lives only as long as this call.
+        let targets = {
+            let senders = self
+                .senders
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match senders
+                .as_ref()
+                .and_then(|s| s.get(&(self.node.name, port)))
+            {
+                Some(targets) => targets.clone(),
+                None => return Err(EmitError::Stopping),
             }
-            self.metrics
-                .inc("flow_messages_total", &[self.service.flows[*flow].label]);
+        };
+        // Waits while a flow is full: the loop runs at the pace of what follows it. A flow
+        // whose consumer has failed is a loss, counted; the message is taken if any flow
+        // took it, so that a loop never sends it twice.
+        let mut taken = false;
+        for (flow, tx) in &targets {
+            if tx.blocking_send(record.clone()).is_ok() {
+                taken = true;
+                self.metrics
+                    .inc("flow_messages_total", &[self.service.flows[*flow].label]);
+            } else {
+                self.metrics
+                    .inc("component_dropped_total", &[self.node.name, "downstream"]);
+            }
+        }
+        if !taken {
+            return Err(EmitError::Stopping);
         }
         self.metrics
             .inc("component_emitted_total", &[self.node.name, port]);
@@ -548,8 +562,9 @@ impl Dataflow {
         for (feed, _) in &self.loops {
             feed.stop();
         }
+        let deadline = tokio::time::Instant::now() + LOOP_GRACE;
         for (feed, task) in self.loops.drain(..) {
-            match tokio::time::timeout(LOOP_GRACE, task).await {
+            match tokio::time::timeout_at(deadline, task).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::error!(component = feed.node.name, error = %e, "a source failed")
@@ -560,14 +575,10 @@ impl Dataflow {
                         "the source's loop did not return within {} seconds; its flows are closed",
                         LOOP_GRACE.as_secs()
                     );
-                    let feed = Arc::clone(&feed);
-                    let _ = tokio::task::spawn_blocking(move || {
-                        feed.senders
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .take();
-                    })
-                    .await;
+                    feed.senders
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take();
                 }
             }
         }
@@ -700,39 +711,42 @@ fn emit(
 ) {
     let mut sent = false;
     let mut lost = false;
-    if let Some(targets) = outputs.get(&(node.name, port)) {
-        let last = targets.len().saturating_sub(1);
-        let mut record = Some(record);
-        for (n, (flow, tx)) in targets.iter().enumerate() {
-            let message = if n == last {
-                record.take()
-            } else {
-                record.clone()
-            };
-            let Some(message) = message else {
-                continue;
-            };
-            let message = match tx.try_send(message) {
-                Ok(()) => {
-                    *tally.flowed.entry(*flow).or_default() += 1;
-                    sent = true;
-                    continue;
-                }
-                Err(mpsc::error::TrySendError::Full(m)) => {
-                    tally.flush(node, service, metrics);
-                    m
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    lost = true;
-                    continue;
-                }
-            };
-            if tx.blocking_send(message).is_ok() {
+    let Some(targets) = outputs.get(&(node.name, port)).filter(|t| !t.is_empty()) else {
+        // The spec leaves the port unconnected (the passes warned): dropped, and counted.
+        metrics.inc("component_dropped_total", &[node.name, "unconnected"]);
+        return;
+    };
+    let last = targets.len().saturating_sub(1);
+    let mut record = Some(record);
+    for (n, (flow, tx)) in targets.iter().enumerate() {
+        let message = if n == last {
+            record.take()
+        } else {
+            record.clone()
+        };
+        let Some(message) = message else {
+            continue;
+        };
+        let message = match tx.try_send(message) {
+            Ok(()) => {
                 *tally.flowed.entry(*flow).or_default() += 1;
                 sent = true;
-            } else {
-                lost = true;
+                continue;
             }
+            Err(mpsc::error::TrySendError::Full(m)) => {
+                tally.flush(node, service, metrics);
+                m
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                lost = true;
+                continue;
+            }
+        };
+        if tx.blocking_send(message).is_ok() {
+            *tally.flowed.entry(*flow).or_default() += 1;
+            sent = true;
+        } else {
+            lost = true;
         }
     }
     if lost {
@@ -880,10 +894,11 @@ async fn sink(
         let Some(targets) = &dead_letter else {
             continue;
         };
+        let mut sent = false;
         for (flow, tx) in targets {
             if tx.send(record.clone()).await.is_ok() {
                 metrics.inc("flow_messages_total", &[service.flows[*flow].label]);
-                metrics.inc("component_emitted_total", &[node.name, DEAD_LETTER]);
+                sent = true;
             } else {
                 metrics.inc("component_dropped_total", &[node.name, "downstream"]);
                 tracing::error!(
@@ -891,6 +906,9 @@ async fn sink(
                     "a message could not reach the dead-letter sink"
                 );
             }
+        }
+        if sent {
+            metrics.inc("component_emitted_total", &[node.name, DEAD_LETTER]);
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct AppState {
 /// How many ingest requests read and check their bodies at once.
 pub const INGEST_SLOTS: usize = 4;
 
+/// How long an ingest request may wait for a slot and send its body.
+const INGEST_READ: std::time::Duration = std::time::Duration::from_secs(10);
+
 type Shared = Arc<AppState>;
 
 /// An answer that is not a success.
@@ -323,7 +326,7 @@ pub fn router(state: Shared, prefix_of: impl Fn(&str) -> &'static str) -> Router
             } else {
                 leak(format!("/ingest/{source}/{port}"))
             };
-            for status in [202, 400, 413, 422, 429, 500, 503] {
+            for status in [202, 400, 408, 413, 422, 429, 500, 503] {
                 let status = status.to_string();
                 let labels = [source, route, "POST", status.as_str()];
                 state.metrics.ensure("http_requests_total", &labels);
@@ -1097,16 +1100,34 @@ async fn ingest(
     port: &'static str,
     request: axum::extract::Request,
 ) -> Result<Response, Failure> {
-    // The body is read only with a slot: the semaphore is never closed.
-    let _slot = s.ingest_slots.acquire().await;
-    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await;
-    let events = super::flow::events(parse_body(body)?).map_err(|p| Failure::invalid(vec![p]))?;
-    if events.is_empty() || events.len() > 10_000 {
+    // A request whose events cannot be counted (unreadable, not JSON, too slow) counts as
+    // one refused event.
+    let refused = |n: usize| {
         s.metrics.add(
             "ingest_rejected_total",
             &[source, "invalid"],
-            events.len() as f64,
+            n.max(1) as f64,
         );
+    };
+    // The body is read only with a slot (the semaphore is never closed), and within a
+    // deadline, so that slow clients cannot hold the slots.
+    let read = async {
+        let slot = s.ingest_slots.acquire().await;
+        let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await;
+        (slot, body)
+    };
+    let Ok((_slot, body)) = tokio::time::timeout(INGEST_READ, read).await else {
+        refused(1);
+        return Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request's body did not arrive in time",
+        ));
+    };
+    let events = parse_body(body)
+        .and_then(|b| super::flow::events(b).map_err(|p| Failure::invalid(vec![p])))
+        .inspect_err(|_| refused(1))?;
+    if events.is_empty() || events.len() > 10_000 {
+        refused(events.len());
         return Err(Failure::invalid(vec![Invalid::new(
             "",
             "a batch holds from 1 to 10000 events",

@@ -98,6 +98,29 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// A nullable field with a default, as `Option<Option<T>>`: `None` leaves it out (the default
+/// applies), `Some(None)` is null, `Some(Some(value))` a value.
+pub mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            // Left out by `skip_serializing_if`; written as null should it ever be asked for.
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
 /// The struct of an entity (generated in `messages.rs`).
 pub trait Entity: Serialize + DeserializeOwned {}
 

@@ -19,6 +19,45 @@ const KEYWORDS: &[&str] = &[
     "virtual", "where", "while", "yield",
 ];
 
+/// Names the generated code uses next to the message types: an entity or enum may not take
+/// one.
+const RESERVED: &[&str] = &[
+    "Box",
+    "Bytes",
+    "Decimal",
+    "Deserialize",
+    "Emitter",
+    "Entity",
+    "Logic",
+    "Option",
+    "Result",
+    "Serialize",
+    "String",
+    "Vec",
+];
+
+/// A Rust type or variant name for `text` (a field, port or component name, an enum value):
+/// its words in PascalCase, ASCII only, never starting with a digit, never `Self`.
+fn ident(text: &str) -> String {
+    let words: Vec<String> = crate::names::words(text)
+        .into_iter()
+        .map(|w| {
+            w.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut name = crate::names::pascal(&words);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'V');
+    }
+    if name == "Self" {
+        name.push('_');
+    }
+    name
+}
+
 /// Keywords that cannot be raw identifiers.
 const PATH_KEYWORDS: &[&str] = &["crate", "self", "super"];
 
@@ -69,19 +108,13 @@ fn field_ident(name: &str) -> (String, Option<&str>) {
     }
 }
 
-/// How `messages.rs` names the runtime's value types: by path when an entity takes the name.
-struct Runtime {
-    decimal: &'static str,
-    bytes: &'static str,
-}
-
 /// The Rust type of a field's values (without `Option`).
-fn rust_type(ir: &Ir, ty: &FieldType, enum_name: &str, rt: &Runtime) -> String {
+fn rust_type(ir: &Ir, ty: &FieldType, enum_name: &str) -> String {
     match ty {
         FieldType::Uuid => "uuid::Uuid".into(),
         FieldType::String { .. } => "String".into(),
         FieldType::Int { bits } => format!("i{bits}"),
-        FieldType::Decimal { .. } => rt.decimal.into(),
+        FieldType::Decimal { .. } => "Decimal".into(),
         FieldType::Float { bits } => format!("f{bits}"),
         FieldType::Bool => "bool".into(),
         FieldType::Timestamp => "chrono::DateTime<chrono::Utc>".into(),
@@ -89,14 +122,13 @@ fn rust_type(ir: &Ir, ty: &FieldType, enum_name: &str, rt: &Runtime) -> String {
         FieldType::Date => "chrono::NaiveDate".into(),
         FieldType::Time => "chrono::NaiveTime".into(),
         FieldType::Json => "serde_json::Value".into(),
-        FieldType::Bytes => rt.bytes.into(),
+        FieldType::Bytes => "Bytes".into(),
         FieldType::Enum { .. } => enum_name.to_owned(),
-        FieldType::List { item } => format!("Vec<{}>", rust_type(ir, item, enum_name, rt)),
+        FieldType::List { item } => format!("Vec<{}>", rust_type(ir, item, enum_name)),
         FieldType::Ref { entity } => rust_type(
             ir,
             super::key_type(ir, &ir.entities[entity.id()]),
             enum_name,
-            rt,
         ),
     }
 }
@@ -159,6 +191,12 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
         names.insert(name.clone(), what);
         Ok(name)
     };
+    for name in RESERVED {
+        names.insert(
+            (*name).to_owned(),
+            format!("the Rust type `{name}` the generated code uses"),
+        );
+    }
     for entity in &entities {
         claim(
             &mut names,
@@ -166,20 +204,6 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
             format!("entity `{}`", entity.name),
         )?;
     }
-    // Runtime types the structs use, by path when an entity takes the name.
-    let rt = Runtime {
-        decimal: if names.contains_key("Decimal") {
-            "super::typed::Decimal"
-        } else {
-            "Decimal"
-        },
-        bytes: if names.contains_key("Bytes") {
-            "super::typed::Bytes"
-        } else {
-            "Bytes"
-        },
-    };
-
     // An enum field's type: named after the field when every enum field of that name has
     // the same values (so that `Event.kind` and `RawEvent.kind` are one type and a
     // transformer copies it as it is), after the entity and the field otherwise.
@@ -188,16 +212,17 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
         for field in &entity.fields {
             if let Some(values) = enum_values(super::stored(ir, &field.ty)) {
                 by_field
-                    .entry(camel(&field.name))
+                    .entry(ident(&field.name))
                     .or_default()
                     .insert(values);
             }
         }
     }
     let enum_name_of = |entity: &str, field: &str| {
-        let short = camel(field);
+        let short = ident(field);
         let shared = by_field.get(&short).is_some_and(|v| v.len() == 1)
-            && !entities.iter().any(|e| e.name == short);
+            && !entities.iter().any(|e| e.name == short)
+            && !RESERVED.contains(&short.as_str());
         if shared {
             short
         } else {
@@ -228,7 +253,7 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
                     enum_name.clone(),
                     format!("the values of `{}.{}`", entity.name, field.name),
                 )?;
-                let variants: Vec<String> = values.iter().map(|v| camel(v)).collect();
+                let variants: Vec<String> = values.iter().map(|v| ident(v)).collect();
                 let distinct: BTreeSet<&String> = variants.iter().collect();
                 if distinct.len() != variants.len() {
                     return Err(format!(
@@ -241,7 +266,7 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
                     "\n/// The values of `{}.{}`{}.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]\npub enum {enum_name} {{\n",
                     entity.name,
                     field.name,
-                    if enum_name == camel(&field.name) {
+                    if enum_name == ident(&field.name) {
                         ", and of every field of that name"
                     } else {
                         ""
@@ -256,7 +281,7 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
                 }
                 enums.push_str("}\n");
             }
-            let ty = rust_type(ir, &field.ty, &enum_name, &rt);
+            let ty = rust_type(ir, &field.ty, &enum_name);
             let (ident, rename) = field_ident(&field.name);
             let _ = writeln!(
                 structs,
@@ -267,7 +292,13 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
             if let Some(name) = rename {
                 let _ = writeln!(structs, "    #[serde(rename = {})]", lit(name));
             }
-            if optional(field) {
+            if field.nullable && field.default.is_some() {
+                // Left out, null, or a value: three cases, so two `Option`s.
+                structs.push_str(
+                    "    #[serde(\n        default,\n        skip_serializing_if = \"Option::is_none\",\n        with = \"super::typed::double_option\"\n    )]\n",
+                );
+                let _ = writeln!(structs, "    pub {ident}: Option<Option<{ty}>>,");
+            } else if optional(field) {
                 structs
                     .push_str("    #[serde(default, skip_serializing_if = \"Option::is_none\")]\n");
                 let _ = writeln!(structs, "    pub {ident}: Option<{ty}>,");
@@ -301,7 +332,7 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
                 several => {
                     let name = claim(
                         &mut names,
-                        format!("{}{side}", camel(&c.name)),
+                        format!("{}{side}", ident(&c.name)),
                         format!(
                             "the {} ports of {} `{}`",
                             side.to_ascii_lowercase(),
@@ -321,13 +352,13 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
                             ports,
                             "    /// Port `{}`.\n    {}({}),\n",
                             p.name,
-                            camel(&p.name),
+                            ident(&p.name),
                             p.entity.name
                         );
                     }
                     let arms: Vec<String> = several
                         .iter()
-                        .map(|p| format!("{} = {}", camel(&p.name), lit(&p.name)))
+                        .map(|p| format!("{} = {}", ident(&p.name), lit(&p.name)))
                         .collect();
                     let _ = write!(
                         ports,
@@ -352,13 +383,7 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
          //! (a default, a nullable field, an identity) is an `Option`: `None` leaves it out. Every\n\
          //! message is checked against its entity when handed on.\n\n",
     );
-    let mut runtime = vec!["Entity"];
-    if rt.decimal == "Decimal" {
-        runtime.push("Decimal");
-    }
-    if rt.bytes == "Bytes" {
-        runtime.push("Bytes");
-    }
+    let mut runtime = vec!["Bytes", "Decimal", "Entity"];
     if !ports.is_empty() {
         runtime.push("ports");
     }
@@ -373,7 +398,9 @@ pub fn messages(ir: &Ir) -> Result<(String, Shapes), String> {
 }
 
 fn field_note(field: &Field) -> &'static str {
-    if field.identity {
+    if field.nullable && field.default.is_some() {
+        ", nullable with a default: `None` leaves it out, `Some(None)` is null"
+    } else if field.identity {
         ", numbered by the database"
     } else if field.default.is_some() {
         ", filled with its default when left out"
@@ -385,9 +412,10 @@ fn field_note(field: &Field) -> &'static str {
 }
 
 /// The logic traits of sources, transformers and sinks in `hooks.rs`, and the table the
-/// dataflow calls them by.
-pub fn hooks(ir: &Ir, shapes: &Shapes) -> String {
+/// dataflow calls them by in `dispatch.rs`.
+pub fn hooks(ir: &Ir, shapes: &Shapes) -> (String, String) {
     let mut out = String::new();
+    let mut tables = String::new();
     let mut runs = Vec::new();
     let mut transforms = Vec::new();
     let mut delivers = Vec::new();
@@ -431,14 +459,18 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> String {
                      /// panic or an invalid output sends the input to the dead-letter sink if the spec names\n\
                      /// one, and drops it otherwise. By default each output gets the input's fields its\n\
                      /// entity has.\n\
-                     pub trait {trait_name} {{\n{}\n        pass_through(super::system::node({}), input)\n    }}\n}}\n",
+                     pub trait {trait_name} {{\n{}\n{}\n    }}\n}}\n",
                     super::signature(
                         "    ",
                         "transform",
                         &["&self", &format!("input: {input}")],
                         &format!("Result<Vec<{output}>, String>")
                     ),
-                    lit(name)
+                    call(
+                        "        ",
+                        "pass_through",
+                        &[&format!("super::system::node({})", lit(name)), "input"]
+                    )
                 );
                 transforms.push(closure_arm(
                     &lit(name),
@@ -486,29 +518,43 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> String {
         }
     };
     dispatch(
-        &mut out,
+        &mut tables,
         "fn run(node: &Node, feed: Arc<Feed>) -> Result<(), String> {",
         &runs,
         "Ok(())",
         "let _ = (node, feed);",
     );
     dispatch(
-        &mut out,
+        &mut tables,
         "fn transform(node: &Node, port: &'static str, input: Record) -> Result<Outputs, String> {",
         &transforms,
         "super::flow::pass_through(node, input)",
         "let _ = port;",
     );
     dispatch(
-        &mut out,
+        &mut tables,
         "fn deliver(node: &Node, port: &'static str, message: &Record) -> Result<(), String> {",
         &delivers,
         "Ok(())",
         "let _ = (node, port, message);",
     );
-    out.push_str(
+    tables.push_str(
         "\npub static DATAFLOW: Logic = Logic {\n    transform,\n    deliver,\n    run,\n};\n",
     );
+    (out, tables)
+}
+
+/// `FUNCTION(ARGS)` at `indent`, the arguments one per line when too wide, as rustfmt does.
+fn call(indent: &str, function: &str, args: &[&str]) -> String {
+    let line = format!("{indent}{function}({})", args.join(", "));
+    if line.len() <= super::WIDTH {
+        return line;
+    }
+    let mut out = format!("{indent}{function}(\n");
+    for a in args {
+        let _ = writeln!(out, "{indent}    {a},");
+    }
+    let _ = write!(out, "{indent})");
     out
 }
 
@@ -569,30 +615,14 @@ pub fn seed(c: &Component, shapes: &Shapes) -> Option<String> {
     };
     types.sort_unstable();
     types.dedup();
-    // The trait and the runtime's names from hooks, the messages from messages; each list
-    // sorted as rustfmt sorts it.
-    let mut hooks: Vec<&str> = types
+    // The trait and the runtime's names from hooks, the messages from messages; `hooks`
+    // sorts before `messages`, as rustfmt orders the two lines.
+    let (hooks, messages): (Vec<&str>, Vec<&str>) = types
         .iter()
-        .copied()
-        .filter(|t| *t == trait_name || *t == "Emitter")
-        .collect();
-    let messages: Vec<&str> = types
-        .iter()
-        .copied()
-        .filter(|t| *t != trait_name && *t != "Emitter")
-        .collect();
-    hooks.sort_unstable();
-    let list = |names: &[&str]| {
-        if names.len() == 1 {
-            names[0].to_owned()
-        } else {
-            format!("{{{}}}", names.join(", "))
-        }
-    };
-    // `hooks` sorts before `messages`, as rustfmt orders the two lines.
+        .partition(|t| **t == trait_name || **t == "Emitter");
     let uses = [
-        format!("use crate::generated::hooks::{};", list(&hooks)),
-        format!("use crate::generated::messages::{};", list(&messages)),
+        super::use_list("crate::generated::hooks", &hooks),
+        super::use_list("crate::generated::messages", &messages),
     ];
     Some(format!(
         "//! The logic of {what} `{name}`. v5c wrote this file once and never touches it again: it is yours.\n\
