@@ -15,6 +15,7 @@ pub mod cli;
 pub mod diag;
 pub mod ir;
 pub mod names;
+pub mod nl;
 pub mod passes;
 pub mod source;
 pub mod spec;

@@ -295,3 +295,78 @@ fn builds_and_diagnostics_are_deterministic_across_runs() {
     };
     assert_eq!(run(), run());
 }
+
+/// `v5c new`: writes a spec that checks, and `spec.schema.json` beside it for editors; says
+/// what it did not understand; never overwrites a spec without `--force`; reads `--from`.
+#[test]
+fn new_writes_a_checked_spec_and_never_overwrites_unasked() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let spec = tmp.path().join("system.yaml");
+    let spec_arg = spec.to_str().expect("utf-8");
+    let description = "A library on SQLite with books and members. Each loan belongs to a member and a book and has a due date. Glorp the frobnicator.";
+    let first = v5c(&["new", description, "-o", spec_arg]);
+    assert_eq!(code(&first), 0, "{}", text(&first.stderr));
+    let written = std::fs::read_to_string(&spec).expect("the spec");
+    assert!(written.starts_with("# yaml-language-server: $schema=spec.schema.json\n"));
+    assert!(written.contains("Loan:"), "{written}");
+    assert!(
+        written.contains("due_date: date  # \"due date\""),
+        "{written}"
+    );
+    assert!(
+        text(&first.stderr).contains("warning: not understood: \"Glorp\""),
+        "{}",
+        text(&first.stderr)
+    );
+    let schema = std::fs::read_to_string(tmp.path().join("spec.schema.json")).expect("schema");
+    assert_eq!(schema, text(&v5c(&["schema", "spec"]).stdout));
+    assert_eq!(code(&v5c(&["check", spec_arg])), 0);
+
+    // An existing spec is left alone unless asked.
+    std::fs::write(&spec, "# mine\n").expect("write");
+    let again = v5c(&["new", "A REST API on PostgreSQL.", "-o", spec_arg]);
+    assert_eq!(code(&again), 2);
+    assert!(
+        text(&again.stderr).contains("exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&spec).expect("spec"), "# mine\n");
+    let forced = v5c(&[
+        "new",
+        "A REST API on PostgreSQL.",
+        "-o",
+        spec_arg,
+        "--force",
+    ]);
+    assert_eq!(code(&forced), 0, "{}", text(&forced.stderr));
+    assert!(
+        std::fs::read_to_string(&spec)
+            .expect("spec")
+            .contains("engine: postgresql")
+    );
+
+    // From a file, and the same bytes as from the command line.
+    let from = tmp.path().join("description.txt");
+    std::fs::write(&from, description).expect("write");
+    let other = tmp.path().join("other.yaml");
+    let out = v5c(&[
+        "new",
+        "--from",
+        from.to_str().expect("utf-8"),
+        "-o",
+        other.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&other).expect("spec"), written);
+
+    // Nothing to read is a usage error.
+    let empty = v5c(&[
+        "new",
+        "   ",
+        "-o",
+        tmp.path().join("e.yaml").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&empty), 2);
+    assert!(!tmp.path().join("e.yaml").exists());
+}

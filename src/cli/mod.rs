@@ -29,6 +29,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a spec from a description in plain words: `v5c new "an online shop on
+    /// PostgreSQL with customers and orders"`. Every derived line quotes its words; what was
+    /// not understood is listed at the top and printed as warnings.
+    New {
+        /// The description.
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
+        description: Option<String>,
+        /// Read the description from a file (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        from: Option<Utf8PathBuf>,
+        /// Where to write the spec; `spec.schema.json` is written beside it for editors.
+        #[arg(short, long, default_value = "system.yaml")]
+        output: Utf8PathBuf,
+        /// Overwrite the spec if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check a spec: load it, lower it and run every analysis pass.
     Check {
         /// The spec file.
@@ -225,6 +242,12 @@ pub fn main() -> ExitCode {
             print!("{}", crate::spec::schema::to_pretty_json(&schema));
             ExitCode::SUCCESS
         }
+        Command::New {
+            description,
+            from,
+            output,
+            force,
+        } => new(&reporter, description, from.as_deref(), &output, force),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Backends => {
             for backend in crate::backends::builtin() {
@@ -233,6 +256,72 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `v5c new`: a description in, a spec out, checked before it is written; an existing spec
+/// is never overwritten without `--force`.
+fn new(
+    reporter: &Reporter,
+    description: Option<String>,
+    from: Option<&Utf8Path>,
+    output: &Utf8Path,
+    force: bool,
+) -> ExitCode {
+    let io =
+        |message: String| reporter.fail(&Diagnostic::error(Code::Io, message).into(), USAGE_OR_IO);
+    let text = match (description, from) {
+        (Some(text), _) => text,
+        (None, Some(path)) if path.as_str() == "-" => {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                return io(format!("cannot read standard input: {e}"));
+            }
+            text
+        }
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return io(format!("cannot read `{path}`: {e}")),
+        },
+        (None, None) => return io("no description: give one, or --from FILE".into()),
+    };
+    if text.trim().is_empty() {
+        return io("the description is empty".into());
+    }
+    if output.exists() && !force {
+        return io(format!(
+            "`{output}` exists; v5c new does not overwrite it (use --force, or -o another path)"
+        ));
+    }
+    let written = crate::nl::new_spec(&text);
+    // What v5c new writes must check: anything else is a bug here, not the user's.
+    let file = SourceFile::new(output.as_str(), written.yaml.clone());
+    if let Err(d) = crate::check(&file) {
+        reporter.report(&d);
+        return io(format!(
+            "v5c new wrote a spec that does not check (a bug: please report it with the description); nothing was written to `{output}`"
+        ));
+    }
+    for words in &written.unknown {
+        reporter.say(&format!("warning: not understood: \"{words}\""));
+    }
+    let schema = output.parent().map_or_else(
+        || Utf8PathBuf::from("spec.schema.json"),
+        |p| p.join("spec.schema.json"),
+    );
+    let schema_text = crate::spec::schema::to_pretty_json(crate::spec::schema::spec_schema());
+    if let Err(e) = std::fs::write(output, &written.yaml) {
+        return io(format!("cannot write `{output}`: {e}"));
+    }
+    if std::fs::read_to_string(&schema).ok().as_deref() != Some(schema_text.as_str()) {
+        if let Err(e) = std::fs::write(&schema, schema_text) {
+            return io(format!("cannot write `{schema}`: {e}"));
+        }
+    }
+    reporter.say(&format!(
+        "wrote `{output}` ({} not understood); check it with `v5c check {output}`",
+        count(written.unknown.len(), "phrase", "phrases")
+    ));
+    ExitCode::SUCCESS
 }
 
 fn check(reporter: &Reporter, path: &Utf8Path) -> ExitCode {
