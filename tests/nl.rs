@@ -341,6 +341,85 @@ fn any_description_gives_a_spec_that_checks() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// The constructions the front end promises, each in a sentence of its own (not from the
+/// corpus): the fact each must give.
+#[test]
+fn each_construction_gives_its_fact() {
+    type Fact = dyn Fn(&Holds) -> bool;
+    let cases: &[(&str, &Fact)] = &[
+        ("A shop on Postgres. Customers have many orders.", &|h| {
+            h.entities["order"].get("customer") == Some(&Some("customer".into()))
+        }),
+        (
+            "Invoices on MariaDB. An invoice is made of invoice lines.",
+            &|h| h.engines == ["mysql"] && h.entities["invoice_line"].contains_key("invoice"),
+        ),
+        (
+            "Each enrolment links a student to a course. SQLite.",
+            &|h| {
+                let e = &h.entities["enrolment"];
+                e.contains_key("student") && e.contains_key("course")
+            },
+        ),
+        ("Every comment references a post. PostgreSQL.", &|h| {
+            h.entities["comment"].contains_key("post")
+        }),
+        ("Users place orders for a product. Postgres.", &|h| {
+            let o = &h.entities["order"];
+            o.contains_key("user") && o.contains_key("product")
+        }),
+        (
+            "Products have a price, an email, a quantity, a created_at timestamp, an opened flag and a due date.",
+            &|h| h.entities["product"].len() == 7,
+        ),
+        (
+            "A REST API on k8s with three nines and 10k rps, p95 under 200ms.",
+            &|h| {
+                h.targets == ["kubernetes"]
+                    && h.slos.iter().any(|s| s.ends_with("availability >= 99.9%"))
+                    && h.slos.iter().any(|s| s.ends_with("throughput >= 10000/s"))
+                    && h.slos.iter().any(|s| s.ends_with("p95 latency < 200ms"))
+            },
+        ),
+        (
+            "Ingest sensor readings, deduplicate and validate them, archive them in PostgreSQL and forward alerts to a webhook. 5k events per second.",
+            &|h| {
+                ["source", "transformer", "store", "sink"]
+                    .iter()
+                    .all(|k| h.kinds.iter().any(|x| x == k))
+                    && h.slos.iter().any(|s| s.ends_with("throughput >= 5000/s"))
+            },
+        ),
+        (
+            "A JSON API over MySQL for books, deployed with docker compose.",
+            &|h| {
+                h.engines == ["mysql"]
+                    && h.targets == ["compose"]
+                    && h.kinds.contains(&"api".to_owned())
+            },
+        ),
+    ];
+    for (text, holds_fact) in cases {
+        let out = v5c::nl::new_spec(text);
+        let h = holds(&out.yaml);
+        assert!(holds_fact(&h), "{text}\n{}", out.yaml);
+    }
+    // The types the lexicon gives.
+    let out = v5c::nl::new_spec(
+        "Products have a price, an email, a quantity, a created_at timestamp, an opened flag and a due date.",
+    );
+    for line in [
+        "price: \"decimal(12,2)\"",
+        "email: { type: \"string(254)\", format: email }",
+        "quantity: int32",
+        "created_at: timestamp",
+        "opened: bool",
+        "due_date: date",
+    ] {
+        assert!(out.yaml.contains(line), "no `{line}` in:\n{}", out.yaml);
+    }
+}
+
 #[test]
 #[ignore = "a debugging aid: prints the spec written for V5C_NL_CASE"]
 fn print_case() {
