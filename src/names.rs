@@ -1,5 +1,22 @@
 //! Names: splitting into words, re-casing, and the English plural of table names.
 
+/// Type names the generated service's code uses beside an entity's own (`src/backends/code/`):
+/// an entity that flows may not take one, and `v5c new` never names one so.
+pub const RUST_RESERVED_TYPES: &[&str] = &[
+    "Box",
+    "Bytes",
+    "Decimal",
+    "Deserialize",
+    "Emitter",
+    "Entity",
+    "Logic",
+    "Option",
+    "Result",
+    "Serialize",
+    "String",
+    "Vec",
+];
+
 /// The words of a name in any case: `OrderLine`, `order_line`, `order-line`, `HTTPServer`
 /// (→ `http`, `server`). Words are lower case; characters other than letters and digits split.
 pub fn words(name: &str) -> Vec<String> {

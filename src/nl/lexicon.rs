@@ -231,7 +231,68 @@ impl Lexicon {
         }
     }
 
+    /// The sign at `words[at]`: a phrase of the lexicon, or a single word by its base form
+    /// (`ingested`, `normalised`, `enriching` → `ingest`, `normalise`, `enrich`).
+    pub fn sign_at(&self, words: &[&str], at: usize) -> Option<(usize, Sign)> {
+        if let Some(found) = self.signs.at(words, at) {
+            return Some(found);
+        }
+        let word = words.get(at)?;
+        lemmas(word)
+            .iter()
+            .find_map(|l| self.signs.value(l).cloned())
+            .map(|sign| (1, sign))
+    }
+
     pub fn slo(&self, measure: &str) -> &Phrases<()> {
         &self.slo[measure]
     }
+}
+
+/// Base forms a word may have, most likely first: `aggregated` → `aggregate`, `aggregat`;
+/// `normalized` → `normalise` too (British and American spellings are one word here).
+pub fn lemmas(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |w: String| {
+        if !w.is_empty() && !out.contains(&w) {
+            out.push(w);
+        }
+    };
+    for (suffix, with) in [
+        ("ies", "y"),
+        ("ied", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ed", "e"),
+        ("ed", ""),
+        ("d", ""),
+        ("ing", "e"),
+        ("ing", ""),
+    ] {
+        if let Some(stem) = word.strip_suffix(suffix) {
+            if stem.len() >= 3 {
+                add(format!("{stem}{with}"));
+                // `filtered` → `filter` via `filter`; doubled consonants: `dropped` → `drop`.
+                let bytes = stem.as_bytes();
+                if bytes.len() >= 2 && bytes[bytes.len() - 1] == bytes[bytes.len() - 2] {
+                    add(stem[..stem.len() - 1].to_owned());
+                }
+            }
+        }
+    }
+    let spellings: Vec<String> = out
+        .iter()
+        .chain(std::iter::once(&word.to_owned()))
+        .filter_map(|w| {
+            w.strip_suffix("ize")
+                .map(|s| format!("{s}ise"))
+                .or_else(|| w.strip_suffix("ise").map(|s| format!("{s}ize")))
+        })
+        .collect();
+    for s in spellings {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }

@@ -192,8 +192,10 @@ pub fn new_spec(text: &str) -> NewSpec {
         draft: Draft::default(),
         last_entity: None,
         relaxed: false,
+        in_slo: Vec::new(),
     };
     reader.used = vec![false; reader.toks.len()];
+    reader.in_slo = vec![false; reader.toks.len()];
     reader.read(&clauses);
     let unknown = reader.unknown();
     let yaml = emit(text, &reader.draft, &unknown);
@@ -246,6 +248,25 @@ fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
     (toks, clauses)
 }
 
+/// Plurals of words in -ie: `movies`, `cookies`.
+const IE_PLURALS: &[&str] = &[
+    "movies",
+    "cookies",
+    "calories",
+    "pies",
+    "ties",
+    "lies",
+    "zombies",
+    "selfies",
+    "smoothies",
+    "brownies",
+    "rookies",
+    "goalies",
+    "hippies",
+    "freebies",
+    "sorties",
+];
+
 /// The singular of a lower-case noun.
 fn singular(word: &str) -> String {
     const SAME: &[&str] = &[
@@ -257,8 +278,15 @@ fn singular(word: &str) -> String {
     if let Some(stem) = word.strip_suffix("people") {
         return format!("{stem}person");
     }
+    if IE_PLURALS.contains(&word) {
+        return word[..word.len() - 1].to_owned();
+    }
     if let Some(stem) = word.strip_suffix("ies") {
         return format!("{stem}y");
+    }
+    // `buses`, `statuses`; but `houses`, `causes`.
+    if word.ends_with("uses") && !word.ends_with("ouses") && !word.ends_with("auses") {
+        return word[..word.len() - 2].to_owned();
     }
     for suffix in ["sses", "ches", "shes", "xes", "zes"] {
         if let Some(stem) = word.strip_suffix(suffix) {
@@ -275,7 +303,26 @@ fn is_plural(word: &str) -> bool {
     singular(word) != word
 }
 
+/// A letter with an accent as ASCII (`é` → `e`), for names.
+fn ascii(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        other => other,
+    }
+}
+
 fn snake_words(words: &[String]) -> String {
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| w.chars().map(ascii).collect())
+        .collect();
     words
         .iter()
         .flat_map(|w| w.split(['-', '_', '\'']))
@@ -301,6 +348,8 @@ struct Reader<'t> {
     /// Reading a relation (`an application belongs to a candidate`), where a noun that
     /// usually names the system names an entity.
     relaxed: bool,
+    /// Tokens an SLO took.
+    in_slo: Vec<bool>,
 }
 
 impl Reader<'_> {
@@ -341,7 +390,7 @@ impl Reader<'_> {
         let words: Vec<&str> = all.iter().map(String::as_str).collect();
         let mut i = 0;
         while i < words.len() {
-            let Some((len, sign)) = self.lex.signs.at(&words, i) else {
+            let Some((len, sign)) = self.lex.sign_at(&words, i) else {
                 i += 1;
                 continue;
             };
@@ -458,7 +507,7 @@ impl Reader<'_> {
                     .chars()
                     .take_while(|c| c.is_ascii_digit() || *c == '.')
                     .collect();
-                let unit = text[digits.len()..].to_owned();
+                let unit = text[digits.len()..].trim().to_owned();
                 let mut value: f64 = digits.parse().ok()?;
                 match unit.as_str() {
                     "k" => value *= 1000.0,
@@ -513,8 +562,10 @@ impl Reader<'_> {
                 if let Some(end) = rate {
                     found.push((Measure::Rps, value, toks[at]..toks[end - 1] + 1));
                 }
-                // Availability: `99.95% availability`, `99.9% uptime`.
-                if unit == "%" {
+                // Availability: `99.95% availability`, `99.9 percent uptime`.
+                let percent = unit == "%"
+                    || (unit.is_empty() && matches!(words.get(at + 1), Some(&("percent" | "%"))));
+                if percent {
                     let near = (at.saturating_sub(4)..words.len().min(at + 4))
                         .find(|n| has("availability", *n).is_some());
                     if let Some(n) = near {
@@ -536,6 +587,9 @@ impl Reader<'_> {
                 continue;
             }
             self.mark(range.clone());
+            for t in range.clone() {
+                self.in_slo[t] = true;
+            }
             let ground = Ground::of(self.span(range));
             self.draft.slos.push(SloDraft {
                 measure,
@@ -594,6 +648,32 @@ impl Reader<'_> {
                 i += 4;
                 continue;
             }
+            // `a number of bedrooms` → `bedroom_count`.
+            if w == "number" && words.get(i + 1) == Some(&"of") && i + 2 < words.len() {
+                flush(&mut np, &mut out);
+                let head = singular(words[i + 2]);
+                np = Some(Np {
+                    words: vec![head, "count".to_owned()],
+                    toks: at..at + 3,
+                    article,
+                });
+                i += 3;
+                continue;
+            }
+            // `a date of birth`: a field the lexicon knows, spelled with `of`.
+            if words.get(i + 1) == Some(&"of") && i + 2 < words.len() {
+                let joined = format!("{w}_of_{}", words[i + 2]);
+                if lex.field_types.contains_key(&joined) {
+                    flush(&mut np, &mut out);
+                    np = Some(Np {
+                        words: vec![joined],
+                        toks: at..at + 3,
+                        article,
+                    });
+                    i += 3;
+                    continue;
+                }
+            }
             if self.toks[at].kind == TokKind::Comma {
                 flush(&mut np, &mut out);
                 out.push(El::Comma);
@@ -612,6 +692,8 @@ impl Reader<'_> {
                 || (np.is_none() && i > 0 && AUXILIARIES.contains(&words[i - 1]));
             // `the score value`: after a determiner comes a noun.
             let after_det = i > 0 && ARTICLES.contains(&words[i - 1]);
+            // `we ingest payments`: a verb after a personal pronoun.
+            let after_pronoun = i > 0 && matches!(words[i - 1], "we" | "i" | "you" | "they");
             let prev_conj = matches!(out.last(), Some(El::Conj | El::Comma));
             let next = words.get(i + 1).copied().unwrap_or("");
             let next_is_function = lex.determiners.contains(next)
@@ -621,6 +703,7 @@ impl Reader<'_> {
             // after `and` in a clause that has a verb, or first in an order (`Store links`).
             let verb_here = !after_det
                 && (prev_np
+                    || after_pronoun
                     || (prev_conj && seen_verb && (next_is_function || !is_plural(w)))
                     || (i == 0 && !is_plural(w) && !lex.verbs.contains(next)));
             if verb_here {
@@ -633,7 +716,7 @@ impl Reader<'_> {
                     continue;
                 }
             }
-            if let Some((len, sign)) = lex.signs.at(&words, i) {
+            if let Some((len, sign)) = lex.sign_at(&words, i) {
                 let verbish = matches!(
                     sign,
                     Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
@@ -833,6 +916,7 @@ impl Reader<'_> {
                 Some(Sign::Engine(_) | Sign::Target(_) | Sign::Api | Sign::Storage)
             )
             || head.chars().any(|c| c.is_ascii_digit())
+            || head.ends_with("ly")
             || head.len() < 3
             || matches!(head.as_str(), "one" | "other" | "another" | "everything")
         {
@@ -840,12 +924,20 @@ impl Reader<'_> {
         }
         let mut all = words.clone();
         *all.last_mut()? = head;
-        let name = snake_words(&all);
+        let mut name = snake_words(&all);
+        // A name the generated code keeps for itself (`Result`, `Option`) gets a suffix.
+        if crate::names::RUST_RESERVED_TYPES.contains(&pascal(&name).as_str()) {
+            name.push_str("_record");
+        }
         (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase())).then_some(name)
     }
 
     /// Takes a noun phrase as an entity (made if new); its name.
     fn entity(&mut self, np: &Np, strong: bool) -> Option<String> {
+        // `20,000 events per second` is an SLO, not a thing.
+        if np.toks.clone().any(|t| self.in_slo[t]) {
+            return None;
+        }
         let name = self.entity_name(np)?;
         if !strong && !self.draft.entities.contains_key(&name) {
             return None;
@@ -949,13 +1041,18 @@ impl Reader<'_> {
     /// Whether an object of `have` names entities (`rooms`) rather than a field (`a name`).
     fn names_entities(&self, np: &Np) -> bool {
         let head = np.words.last().map_or("", String::as_str);
-        !np.article && is_plural(head) && self.entity_name(np).is_some()
+        !np.article
+            && is_plural(head)
+            && !self.lex.field_types.contains_key(&singular(head))
+            && self.entity_name(np).is_some()
     }
 
     /// Reads a clause's relations: subjects, verbs and their objects.
     fn relations(&mut self, row: &[El]) {
         // Objects in order, each with the preposition before it.
         let mut subject: Option<(Np, usize)> = None;
+        // `authors and editors write posts`: the subjects before the last.
+        let mut co_subjects: Vec<Np> = Vec::new();
         let mut i = 0;
         // A list of plural nouns with no verb (`books, members and loans`), or after `with`
         // on something that is not an entity (`a blog engine with authors, posts and
@@ -985,6 +1082,16 @@ impl Reader<'_> {
         while i < row.len() {
             match &row[i] {
                 El::Np(n) => {
+                    let listed = i >= 2
+                        && matches!(row[i - 1], El::Conj | El::Comma)
+                        && subject.as_ref().is_some_and(|(_, at)| *at == i - 2);
+                    if listed {
+                        if let Some((prev, _)) = subject.take() {
+                            co_subjects.push(prev);
+                        }
+                    } else {
+                        co_subjects.clear();
+                    }
                     subject = Some((n.clone(), i));
                     i += 1;
                 }
@@ -1034,6 +1141,9 @@ impl Reader<'_> {
                     let range = range.clone();
                     let (objects, next) = Self::objects(row, i + 1);
                     let subj = subject.as_ref().map(|(n, _)| n.clone());
+                    for co in std::mem::take(&mut co_subjects) {
+                        self.relation(rel, range.clone(), Some(&co), &objects);
+                    }
                     self.relation(rel, range, subj.as_ref(), &objects);
                     i = next;
                 }
@@ -1041,7 +1151,17 @@ impl Reader<'_> {
                     let range = range.clone();
                     let (objects, next) = Self::objects(row, i + 1);
                     let subj = subject.as_ref().map(|(n, _)| n.clone());
-                    self.stored(range, subj.as_ref(), &objects, row, false);
+                    // The engine it is stored in: the first named after the verb.
+                    let engine = row[i..].iter().find_map(|e| match e {
+                        El::Sign(Sign::Engine(name), _) => Some(name.clone()),
+                        _ => None,
+                    });
+                    if objects.is_empty() {
+                        for co in std::mem::take(&mut co_subjects) {
+                            self.stored(range.clone(), Some(&co), &objects, engine.clone(), false);
+                        }
+                    }
+                    self.stored(range, subj.as_ref(), &objects, engine, false);
                     i = next;
                 }
                 // `a table of daily sales with a date`.
@@ -1049,12 +1169,22 @@ impl Reader<'_> {
                 {
                     let range = range.clone();
                     let (objects, next) = Self::objects(row, i + 1);
-                    self.stored(range, None, &objects, row, true);
+                    let engine = row[..i].iter().rev().find_map(|e| match e {
+                        El::Sign(Sign::Engine(name), _) => Some(name.clone()),
+                        _ => None,
+                    });
+                    self.stored(range, None, &objects, engine, true);
                     i = next;
                 }
                 El::Sign(Sign::SourceVerb, _) => {
                     let (objects, next) = Self::objects(row, i + 1);
-                    if let Some((_, o)) = objects.first() {
+                    // `readings are ingested`: what comes in is the subject.
+                    let first = objects
+                        .iter()
+                        .find(|(p, _)| p.is_none())
+                        .map(|(_, o)| o.clone())
+                        .or_else(|| subject.as_ref().map(|(n, _)| n.clone()));
+                    if let Some(o) = &first {
                         if let Some(name) = self.entity(o, true) {
                             self.draft
                                 .message
@@ -1065,6 +1195,8 @@ impl Reader<'_> {
                 }
                 El::Verb(range) => {
                     self.mark(range.clone());
+                    // `is`, `must be`: no action, so their objects make no entities.
+                    let auxiliary = AUXILIARIES.contains(&self.toks[range.start].low.as_str());
                     // Any other verb: plural objects are entities, a field word is a field of
                     // the subject, and `from an account` refers to the account.
                     let (objects, next) = Self::objects(row, i + 1);
@@ -1097,7 +1229,7 @@ impl Reader<'_> {
                                 let s = s.clone();
                                 self.add_field(&s, o);
                             }
-                            (_, None | Some("with")) if self.names_entities(o) => {
+                            (_, None | Some("with")) if !auxiliary && self.names_entities(o) => {
                                 self.entity(o, true);
                             }
                             _ => {}
@@ -1301,6 +1433,13 @@ impl Reader<'_> {
                                 self.add_ref(&m, &t, g);
                             }
                         }
+                        (Some("with"), Some(m)) if self.names_entities(o) => {
+                            if let Some(t) = self.entity(o, true) {
+                                let g = ground_of(self, o);
+                                let m = m.clone();
+                                self.add_ref(&m, &t, g);
+                            }
+                        }
                         (Some("with"), Some(m)) => {
                             let m = m.clone();
                             self.add_field(&m, o);
@@ -1327,14 +1466,10 @@ impl Reader<'_> {
         range: Range<usize>,
         subject: Option<&Np>,
         objects: &[(Option<String>, Np)],
-        row: &[El],
+        engine: Option<String>,
         list_of: bool,
     ) {
         self.mark(range);
-        let engine = row.iter().find_map(|e| match e {
-            El::Sign(Sign::Engine(name), _) => Some(name.clone()),
-            _ => None,
-        });
         let mut entity: Option<String> = None;
         let mut list_of = list_of;
         for (prep, o) in objects {
@@ -1399,6 +1534,14 @@ impl Reader<'_> {
         }
         let mut seen = std::collections::BTreeSet::new();
         out.retain(|w| seen.insert(w.to_lowercase()));
+        // Another mention of an entity was understood where the entity was made.
+        out.retain(|w| {
+            let mut words: Vec<String> = w.split_whitespace().map(str::to_lowercase).collect();
+            if let Some(last) = words.last_mut() {
+                *last = singular(last);
+            }
+            !self.draft.entities.contains_key(&snake_words(&words))
+        });
         out
     }
 }
@@ -1511,7 +1654,9 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
     let _ = writeln!(out, "  description: {}", quote(&description));
 
     // What the system needs.
-    let pipeline = d.source.is_some() || !d.transformers.is_empty() || !d.sinks.is_empty();
+    // Data flows when something takes it in or changes it; a sink alone (`couriers deliver
+    // parcels`) is no pipeline.
+    let pipeline = d.source.is_some() || !d.transformers.is_empty();
     let mut entities = d.entities.clone();
     let mut message = d.message.clone().map(|(m, _)| m);
     if pipeline && message.is_none() {
@@ -1543,6 +1688,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         && (!d.engines.is_empty()
             || d.storage.is_some()
             || d.api.is_some()
+            || (!d.slos.is_empty() && !pipeline)
             || (!pipeline && !entities.is_empty()));
     if d.api.is_some() && wants_store && entities.is_empty() {
         entities.insert(
@@ -1770,7 +1916,12 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
             flows.push(format!("{last} -> log"));
         }
     }
-    if let (Some(g), true) = (&d.api, stored && !api_exposes.is_empty()) {
+    // SLOs on requests want something that serves them: an api, when nothing else would.
+    let slo_api = d.api.is_none() && !pipeline && !d.slos.is_empty();
+    let api_ground = d.api.clone().or_else(|| {
+        slo_api.then(|| Ground(d.slos.iter().flat_map(|s| s.ground.0.clone()).collect()))
+    });
+    if let (Some(g), true) = (&api_ground, stored && !api_exposes.is_empty()) {
         let ops = if d.read_only {
             ", ops: [list, get]"
         } else {
@@ -1804,7 +1955,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
     }
 
     // SLOs, on the api, or on the source.
-    let api_here = d.api.is_some() && stored && !api_exposes.is_empty();
+    let api_here = api_ground.is_some() && stored && !api_exposes.is_empty();
     let target = if api_here {
         Some("api")
     } else if pipeline {

@@ -21,20 +21,7 @@ const KEYWORDS: &[&str] = &[
 
 /// Names the generated code uses next to the message types: an entity or enum may not take
 /// one.
-const RESERVED: &[&str] = &[
-    "Box",
-    "Bytes",
-    "Decimal",
-    "Deserialize",
-    "Emitter",
-    "Entity",
-    "Logic",
-    "Option",
-    "Result",
-    "Serialize",
-    "String",
-    "Vec",
-];
+const RESERVED: &[&str] = crate::names::RUST_RESERVED_TYPES;
 
 /// A Rust type or variant name for `text` (a field, port or component name, an enum value):
 /// its words in PascalCase, ASCII only, never starting with a digit, never `Self`.
