@@ -398,11 +398,35 @@ fn each_construction_gives_its_fact() {
                     && h.kinds.contains(&"api".to_owned())
             },
         ),
+        ("Authors and editors write posts. MySQL.", &|h| {
+            let p = &h.entities["post"];
+            p.contains_key("author") && p.contains_key("editor")
+        }),
+        (
+            "Sensor readings are ingested via MQTT, normalised, aggregated every minute and written to PostgreSQL.",
+            &|h| {
+                ["source", "transformer", "store"]
+                    .iter()
+                    .all(|k| h.kinds.iter().any(|x| x == k))
+                    && h.entities.contains_key("reading")
+            },
+        ),
+        (
+            "Results have a value and a date. Options have a name. SQLite.",
+            &|h| {
+                h.entities.contains_key("result_record") && h.entities.contains_key("option_record")
+            },
+        ),
     ];
     for (text, holds_fact) in cases {
         let out = v5c::nl::new_spec(text);
         let h = holds(&out.yaml);
         assert!(holds_fact(&h), "{text}\n{}", out.yaml);
+        // And it builds.
+        let file = v5c::source::SourceFile::new("new.yaml", out.yaml.clone());
+        let analysed = v5c::check(&file).expect("it checks");
+        let backends = v5c::backends::select(&[]).expect("the built-in backends");
+        assert!(v5c::emit(&analysed, &backends).is_ok(), "{text}");
     }
     // The types the lexicon gives.
     let out = v5c::nl::new_spec(
