@@ -835,26 +835,42 @@ impl Reader<'_> {
     /// The system's name: the first noun phrase naming the system (`online shop`, `blog
     /// engine`), or the first noun phrase.
     fn system_name(&mut self, rows: &[(Vec<El>, usize)]) {
-        let first_sentence: Vec<&Np> = rows
+        let nps = |rows: &[(Vec<El>, usize)]| -> Vec<Np> {
+            rows.iter()
+                .flat_map(|(row, _)| row.iter())
+                .filter_map(|e| match e {
+                    El::Np(n) if !matches!(n.words[0].as_str(), "them" | "it" | "they") => {
+                        Some(n.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let first_sentence: Vec<Np> = nps(&rows
             .iter()
-            .take(1)
-            .flat_map(|(row, _)| row.iter())
-            .filter_map(|e| match e {
-                El::Np(n) if !matches!(n.words[0].as_str(), "them" | "it" | "they") => Some(n),
-                _ => None,
-            })
-            .collect();
+            .take_while(|(_, s)| *s == 0)
+            .cloned()
+            .collect::<Vec<_>>());
+        let first_clause: Vec<Np> = nps(&rows[..rows.len().min(1)]);
+        // A noun for a kind of system (`online shop`, `booking service`) in the first
+        // sentence; else the first noun of the first clause that is neither vague nor a
+        // unit (`minute`, `Kafka`); else the system stays `system`.
         let systemish = first_sentence.iter().find(|n| {
             n.words
                 .last()
-                .is_some_and(|w| self.lex.not_entities.contains(w) && w != "data")
+                .is_some_and(|w| self.lex.system_heads.contains(w))
         });
-        let named = first_sentence
-            .iter()
-            .find(|n| n.words.last().is_some_and(|w| !w.contains('-')));
-        let Some(np) = systemish.or(named) else {
+        let named = first_clause.iter().find(|n| {
+            n.words.last().is_some_and(|w| {
+                !w.contains('-')
+                    && !self.lex.not_entities.contains(w)
+                    && !self.lex.signs.contains(w)
+            })
+        });
+        let Some(np) = systemish.or(named).cloned() else {
             return;
         };
+        let np = &np;
         let words: Vec<String> = np
             .words
             .iter()
@@ -1190,6 +1206,21 @@ impl Reader<'_> {
                                 .message
                                 .get_or_insert((name, Ground::of(self.span(o.toks.clone()))));
                         }
+                    }
+                    i = next;
+                }
+                // `aggregate application logs`: what a transformer works on flows, when
+                // nothing else named what flows.
+                El::Sign(Sign::TransformerVerb, _) if self.draft.message.is_none() => {
+                    let (objects, next) = Self::objects(row, i + 1);
+                    if let Some((_, o)) = objects.iter().find(|(p, _)| p.is_none()) {
+                        self.relaxed = true;
+                        if let Some(name) = self.entity(o, true) {
+                            self.draft
+                                .message
+                                .get_or_insert((name, Ground::of(self.span(o.toks.clone()))));
+                        }
+                        self.relaxed = false;
                     }
                     i = next;
                 }
