@@ -1211,9 +1211,14 @@ impl Reader<'_> {
                 }
                 // `aggregate application logs`: what a transformer works on flows, when
                 // nothing else named what flows.
-                El::Sign(Sign::TransformerVerb, _) if self.draft.message.is_none() => {
-                    let (objects, next) = Self::objects(row, i + 1);
-                    if let Some((_, o)) = objects.iter().find(|(p, _)| p.is_none()) {
+                El::Sign(Sign::TransformerVerb, range)
+                    if self.draft.message.is_none()
+                        && !self.toks[range.start].low.ends_with("ing")
+                        && !self.toks[range.start].low.ends_with("ion") =>
+                {
+                    let (_, next) = Self::objects(row, i + 1);
+                    // Its direct object only.
+                    if let Some(El::Np(o)) = row.get(i + 1) {
                         self.relaxed = true;
                         if let Some(name) = self.entity(o, true) {
                             self.draft
