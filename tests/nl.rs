@@ -443,12 +443,3 @@ fn each_construction_gives_its_fact() {
         assert!(out.yaml.contains(line), "no `{line}` in:\n{}", out.yaml);
     }
 }
-
-#[test]
-#[ignore = "a debugging aid: prints the spec written for V5C_NL_CASE"]
-fn print_case() {
-    let id = std::env::var("V5C_NL_CASE").unwrap_or_default();
-    for case in corpus().cases.into_iter().filter(|c| c.id == id) {
-        println!("{}", v5c::nl::new_spec(&case.text).yaml);
-    }
-}

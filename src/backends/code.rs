@@ -306,14 +306,10 @@ fn signature(indent: &str, name: &str, params: &[&str], ret: &str) -> String {
     out
 }
 
-/// A match arm at 8 spaces, in a block when too wide.
+/// A match arm at 8 spaces, on one line: arms are written only into `dispatch.rs`, which
+/// rustfmt leaves alone, so they need no layout of rustfmt's.
 fn arm(pattern: &str, expr: &str) -> String {
-    let line = format!("        {pattern} => {expr},");
-    if line.len() <= WIDTH {
-        line
-    } else {
-        format!("        {pattern} => {{\n            {expr}\n        }}")
-    }
+    format!("        {pattern} => {expr},")
 }
 
 /// A trait per api with a method per entity and operation, each doing nothing by default;

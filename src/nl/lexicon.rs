@@ -94,9 +94,7 @@ impl<T: Clone> Phrases<T> {
     }
 
     pub fn contains(&self, word: &str) -> bool {
-        self.by_first
-            .get(word)
-            .is_some_and(|l| l.iter().any(|(p, _)| p.len() == 1))
+        self.value(word).is_some()
     }
 }
 

@@ -478,21 +478,10 @@ impl Reader<'_> {
 
     /// The shortest form of a word the lexicon knows (`enriches` → `enrich`), as a name.
     fn base_form(&self, word: &str) -> String {
-        let mut candidates = vec![word.to_owned()];
-        for suffix in ["s", "es", "ing", "ed", "d"] {
-            if let Some(stem) = word.strip_suffix(suffix) {
-                candidates.push(stem.to_owned());
-                candidates.push(format!("{stem}e"));
-            }
-        }
-        let known: Vec<&String> = candidates
-            .iter()
+        std::iter::once(word.to_owned())
+            .chain(lexicon::lemmas(word))
             .filter(|c| self.lex.signs.contains(c))
-            .collect();
-        known
-            .into_iter()
-            .min_by_key(|c| c.len())
-            .cloned()
+            .min_by_key(String::len)
             .unwrap_or_else(|| word.to_owned())
             .replace('-', "_")
     }
@@ -1293,8 +1282,14 @@ impl Reader<'_> {
             let negated = i > 0 && matches!(words[i - 1], "no" | "without" | "not");
             if free && !negated {
                 let ground = Ground::of(self.span(i..i + len));
+                let action_noun =
+                    words[i + len - 1].ends_with("ing") || words[i + len - 1].ends_with("ion");
                 match sign {
-                    Sign::SourceWord => {
+                    // `ingestion`, `streaming`: a source's noun of action, left here by the
+                    // first scan.
+                    Sign::SourceWord | Sign::SourceVerb
+                        if matches!(sign, Sign::SourceWord) || action_noun =>
+                    {
                         self.draft.source.get_or_insert(ground);
                         self.mark(i..i + len);
                     }
@@ -1879,7 +1874,6 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
 
     // Components.
     let mut components = String::new();
-    let out_before = std::mem::take(&mut out);
     let mut flows: Vec<String> = Vec::new();
     let mut component_names: Vec<String> = Vec::new();
     let store_name = |entity: &str| format!("{}_store", crate::names::table_name(&pascal(entity)));
@@ -1888,7 +1882,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         for (name, e) in &entities {
             let store = store_name(name);
             let _ = writeln!(
-                out,
+                components,
                 "  {store}: {{ kind: store, database: {}, entity: {} }}{}",
                 db_of(e),
                 pascal(name),
@@ -1909,7 +1903,10 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
             || "  # a pipeline starts at a source (a default)".to_owned(),
             |g| comment(text, g),
         );
-        let _ = writeln!(out, "  ingest: {{ kind: source, emits: {m} }}{source_note}");
+        let _ = writeln!(
+            components,
+            "  ingest: {{ kind: source, emits: {m} }}{source_note}"
+        );
         let mut last = "ingest".to_owned();
         // A component's name, unlike any other's.
         let unique = |name: &str, suffix: &str, taken: &[String]| {
@@ -1922,7 +1919,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         for (t, g) in &d.transformers {
             let name = unique(t, "_step", &component_names);
             let _ = writeln!(
-                out,
+                components,
                 "  {name}: {{ kind: transformer, consumes: {m}, emits: {m} }}{}",
                 comment(text, g)
             );
@@ -1936,7 +1933,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         for (s, g) in &d.sinks {
             let name = unique(s, "_sink", &component_names);
             let _ = writeln!(
-                out,
+                components,
                 "  {name}: {{ kind: sink, consumes: {m} }}{}",
                 comment(text, g)
             );
@@ -1946,7 +1943,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         if !(stored && entities.contains_key(&message)) && d.sinks.is_empty() {
             // Data must end somewhere: a sink that logs it.
             let _ = writeln!(
-                out,
+                components,
                 "  log: {{ kind: sink, consumes: {m} }}  # where the data ends: a log (a default)"
             );
             flows.push(format!("{last} -> log"));
@@ -1963,15 +1960,13 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "  api:{}", comment(text, g));
-        out.push_str("    kind: api\n    expose:\n");
+        let _ = writeln!(components, "  api:{}", comment(text, g));
+        components.push_str("    kind: api\n    expose:\n");
         for e in &api_exposes {
-            let _ = writeln!(out, "      - {{ entity: {e}{ops} }}");
+            let _ = writeln!(components, "      - {{ entity: {e}{ops} }}");
         }
     }
 
-    std::mem::swap(&mut out, &mut components);
-    out = out_before;
     if !components.is_empty() {
         out.push_str("\ncomponents:\n");
         out.push_str(&components);

@@ -163,37 +163,33 @@ pub fn run(ir: &Ir, diags: &mut Diagnostics) {
         ) else {
             continue;
         };
-        if out_port.entity.name != in_port.entity.name && flow.from.port == DEAD_LETTER_PORT {
-            diags.push(
-                Diagnostic::error(
-                    Code::FlowTypeMismatch,
+        let (sent, got) = (&out_port.entity.name, &in_port.entity.name);
+        if sent != got {
+            // A dead-letter flow carries what its producer failed on, not what it emits.
+            let (message, verb, help) = if flow.from.port == DEAD_LETTER_PORT {
+                (
                     format!(
-                        "the dead-letter sink of `{}` gets the `{}` it fails on, but `{}` consumes `{}`",
-                        from.name, out_port.entity.name, to.name, in_port.entity.name
+                        "the dead-letter sink of `{}` gets the `{sent}` it fails on, but `{}` consumes `{got}`",
+                        from.name, to.name
                     ),
+                    "consumes",
+                    format!("name a sink that consumes `{sent}`"),
                 )
-                .label(spans.from, format!("consumes `{}`", out_port.entity.name))
-                .label(spans.to, format!("consumes `{}`", in_port.entity.name))
-                .help(format!(
-                    "name a sink that consumes `{}`",
-                    out_port.entity.name
-                )),
-            );
-        } else if out_port.entity.name != in_port.entity.name {
-            diags.push(
-                Diagnostic::error(
-                    Code::FlowTypeMismatch,
+            } else {
+                (
                     format!(
-                        "`{}` emits `{}` but `{}` consumes `{}`",
-                        from.name, out_port.entity.name, to.name, in_port.entity.name
+                        "`{}` emits `{sent}` but `{}` consumes `{got}`",
+                        from.name, to.name
                     ),
+                    "emits",
+                    format!("put a transformer from `{sent}` to `{got}` between them"),
                 )
-                .label(spans.from, format!("emits `{}`", out_port.entity.name))
-                .label(spans.to, format!("consumes `{}`", in_port.entity.name))
-                .help(format!(
-                    "put a transformer from `{}` to `{}` between them",
-                    out_port.entity.name, in_port.entity.name
-                )),
+            };
+            diags.push(
+                Diagnostic::error(Code::FlowTypeMismatch, message)
+                    .label(spans.from, format!("{verb} `{sent}`"))
+                    .label(spans.to, format!("consumes `{got}`"))
+                    .help(help),
             );
         }
     }

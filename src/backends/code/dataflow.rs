@@ -459,11 +459,9 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> (String, String) {
                         &[&format!("super::system::node({})", lit(name)), "input"]
                     )
                 );
-                transforms.push(closure_arm(
+                transforms.push(super::arm(
                     &lit(name),
-                    "transform_with",
-                    "node, port, input, |i| ",
-                    &format!("{module}.transform(i)"),
+                    &format!("transform_with(node, port, input, |i| {module}.transform(i))"),
                 ));
             }
             ComponentKind::Sink { .. } => {
@@ -482,11 +480,9 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> (String, String) {
                     ),
                     lit(name)
                 );
-                delivers.push(closure_arm(
+                delivers.push(super::arm(
                     &lit(name),
-                    "deliver_with",
-                    "port, message, |x| ",
-                    &format!("{module}.deliver(x)"),
+                    &format!("deliver_with(port, message, |x| {module}.deliver(x))"),
                 ));
             }
             _ => {}
@@ -543,19 +539,6 @@ fn call(indent: &str, function: &str, args: &[&str]) -> String {
     }
     let _ = write!(out, "{indent})");
     out
-}
-
-/// A match arm at 8 spaces calling `function` with `args`, the last of which is a closure
-/// (`args` ends with its parameters). As rustfmt lays it out: when the arguments are wider
-/// than its `fn_call_width` (60) or the line than 100, the closure's body goes on a line of
-/// its own.
-fn closure_arm(pattern: &str, function: &str, args: &str, body: &str) -> String {
-    let line = format!("        {pattern} => {function}({args}{body}),");
-    if args.len() + body.len() <= 60 && line.len() <= super::WIDTH {
-        line
-    } else {
-        format!("        {pattern} => {function}({args}{{\n            {body}\n        }}),")
-    }
 }
 
 /// The logic file of a source, transformer or sink: written once, never overwritten.
