@@ -292,18 +292,34 @@ fn snake(name: &str) -> String {
 /// edit).
 const WIDTH: usize = 100;
 
-/// `fn NAME(PARAMS) -> RET {` at `indent`, the parameters one per line when too wide.
-fn signature(indent: &str, name: &str, params: &[&str], ret: &str) -> String {
-    let line = format!("{indent}fn {name}({}) -> {ret} {{", params.join(", "));
+/// `OPEN ITEMS CLOSE` at `indent`, the items comma-separated on one line, or one per line
+/// when that is too wide, as rustfmt lays out parameters and arguments.
+fn wrapped(indent: &str, open: &str, items: &[&str], close: &str) -> String {
+    let line = format!("{indent}{open}{}{close}", items.join(", "));
     if line.len() <= WIDTH {
         return line;
     }
-    let mut out = format!("{indent}fn {name}(\n");
-    for p in params {
-        let _ = writeln!(out, "{indent}    {p},");
+    let mut out = format!("{indent}{open}\n");
+    for item in items {
+        let _ = writeln!(out, "{indent}    {item},");
     }
-    let _ = write!(out, "{indent}) -> {ret} {{");
+    let _ = write!(out, "{indent}{close}");
     out
+}
+
+/// `fn NAME(PARAMS) -> RET {` at `indent`.
+fn signature(indent: &str, name: &str, params: &[&str], ret: &str) -> String {
+    wrapped(
+        indent,
+        &format!("fn {name}("),
+        params,
+        &format!(") -> {ret} {{"),
+    )
+}
+
+/// `FUNCTION(ARGS)` at `indent`.
+fn call(indent: &str, function: &str, args: &[&str]) -> String {
+    wrapped(indent, &format!("{function}("), args, ")")
 }
 
 /// A match arm at 8 spaces, on one line: arms are written only into `dispatch.rs`, which

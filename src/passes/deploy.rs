@@ -458,54 +458,49 @@ pub fn run(ir: &Ir, facts: &mut super::Facts, diags: &mut Diagnostics) {
         }
     }
 
-    for (id, flow) in ir.flows.iter() {
-        let (Some(from), Some(to)) = (flow.from.component.try_id(), flow.to.component.try_id())
-        else {
-            continue;
-        };
-        if let (Some(a), Some(b)) = (service_of[from.index()], service_of[to.index()]) {
-            if a != b {
-                diags.push(
-                    Diagnostic::error(
-                        Code::FlowCrossesServices,
-                        format!(
-                            "this flow runs from service `{}` to service `{}`",
-                            ir.services[a].name, ir.services[b].name
-                        ),
-                    )
-                    .label(ir.spans.flow(id).whole, "crosses services")
-                    .help("flows are in-process channels; put both components in one service"),
-                );
-            }
-        }
-    }
-
-    // A sink appends to its store in-process, like a flow.
-    for (id, component) in ir.components.iter() {
+    // What talks in-process must run in one process: each flow's two ends, and each sink
+    // with the store it appends to. (from, to, where, what the diagnostic says of it)
+    let flows = ir.flows.iter().filter_map(|(id, flow)| {
+        let (from, to) = (flow.from.component.try_id()?, flow.to.component.try_id()?);
+        Some((from, to, ir.spans.flow(id).whole, None))
+    });
+    let appends = ir.components.iter().filter_map(|(id, component)| {
         let ComponentKind::Sink { store: Some(store) } = &component.kind else {
+            return None;
+        };
+        let spans = ir.spans.component(id);
+        Some((
+            id,
+            store.try_id()?,
+            spans.store.unwrap_or(spans.name),
+            Some((&component.name, &store.name)),
+        ))
+    });
+    for (from, to, span, sink) in flows.chain(appends) {
+        let (Some(a), Some(b)) = (service_of[from.index()], service_of[to.index()]) else {
             continue;
         };
-        let Some(store_id) = store.try_id() else {
+        if a == b {
             continue;
-        };
-        if let (Some(a), Some(b)) = (service_of[id.index()], service_of[store_id.index()]) {
-            if a != b {
-                diags.push(
-                    Diagnostic::error(
-                        Code::FlowCrossesServices,
-                        format!(
-                            "sink `{}` runs in service `{}`, but its store `{}` runs in service `{}`",
-                            component.name, ir.services[a].name, store.name, ir.services[b].name
-                        ),
-                    )
-                    .label(
-                        ir.spans.component(id).store.unwrap_or(ir.spans.component(id).name),
-                        "in another service",
-                    )
-                    .help("a sink hands its messages to its store in-process; put both in one service"),
-                );
-            }
         }
+        let (a, b) = (&ir.services[a].name, &ir.services[b].name);
+        let diag = match sink {
+            None => Diagnostic::error(
+                Code::FlowCrossesServices,
+                format!("this flow runs from service `{a}` to service `{b}`"),
+            )
+            .label(span, "crosses services")
+            .help("flows are in-process channels; put both components in one service"),
+            Some((sink, store)) => Diagnostic::error(
+                Code::FlowCrossesServices,
+                format!(
+                    "sink `{sink}` runs in service `{a}`, but its store `{store}` runs in service `{b}`"
+                ),
+            )
+            .label(span, "in another service")
+            .help("a sink hands its messages to its store in-process; put both in one service"),
+        };
+        diags.push(diag);
     }
 
     // Routes: every API path of a service, and the endpoints every service serves itself.

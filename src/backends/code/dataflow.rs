@@ -453,7 +453,7 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> (String, String) {
                         &["&self", &format!("input: {input}")],
                         &format!("Result<Vec<{output}>, String>")
                     ),
-                    call(
+                    super::call(
                         "        ",
                         "pass_through",
                         &[&format!("super::system::node({})", lit(name)), "input"]
@@ -525,20 +525,6 @@ pub fn hooks(ir: &Ir, shapes: &Shapes) -> (String, String) {
         "\npub static DATAFLOW: Logic = Logic {\n    transform,\n    deliver,\n    run,\n};\n",
     );
     (out, tables)
-}
-
-/// `FUNCTION(ARGS)` at `indent`, the arguments one per line when too wide, as rustfmt does.
-fn call(indent: &str, function: &str, args: &[&str]) -> String {
-    let line = format!("{indent}{function}({})", args.join(", "));
-    if line.len() <= super::WIDTH {
-        return line;
-    }
-    let mut out = format!("{indent}{function}(\n");
-    for a in args {
-        let _ = writeln!(out, "{indent}    {a},");
-    }
-    let _ = write!(out, "{indent})");
-    out
 }
 
 /// The logic file of a source, transformer or sink: written once, never overwritten.
