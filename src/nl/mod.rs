@@ -434,10 +434,6 @@ impl Reader<'_> {
                 }
                 Sign::Api => {
                     self.draft.api.get_or_insert(ground);
-                    if i > 0 && words[i - 1] == "read-only" {
-                        self.draft.read_only = true;
-                        self.used[i - 1] = true;
-                    }
                 }
                 Sign::Storage | Sign::StoreVerb => {
                     self.draft.storage.get_or_insert(ground);
@@ -461,8 +457,10 @@ impl Reader<'_> {
             }
             i += len;
         }
-        if words.contains(&"read-only") {
+        // `a read-only API`: only list and get.
+        if let Some(at) = words.iter().position(|w| *w == "read-only") {
             self.draft.read_only = true;
+            self.used[at] = true;
         }
         let mut by_sentence: IndexMap<usize, Vec<usize>> = IndexMap::new();
         for c in clauses {
