@@ -188,6 +188,25 @@ pub struct Logic;
 
 impl TicksLogic for Logic {
     fn run(&self, out: &Emitter<Reading>) -> Result<(), String> {
+        if let Some(file) = std::env::var_os("TICKS_IGNORE_STOP") {
+            // A loop that never looks at the stop nor at what `emit` answers. It writes how
+            // many readings were taken, for the test to count them in the database.
+            let mut taken = 0;
+            for i in 0_u32.. {
+                let reading = Reading {
+                    id: None,
+                    sensor: format!("stuck-{i}"),
+                    value: f64::from(i),
+                    at: chrono::Utc::now(),
+                    note: None,
+                };
+                if out.emit(reading).is_ok() {
+                    taken += 1;
+                    std::fs::write(&file, format!("{taken}")).map_err(|e| e.to_string())?;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
         for i in 0..500 {
             let reading = Reading {
                 id: None,
@@ -2722,6 +2741,31 @@ fn dead_letters_loops_and_ports() {
     migrate(&built.binary, &env);
     let running = Running::start(&built.binary, &env, "flow-edges");
 
+    // A client that sends half a body and stalls holds a read slot for ten seconds at most,
+    // then gets 408; the rest of this test runs meanwhile.
+    let port = running.port;
+    let stalled = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .write_all(
+                b"POST /ingest/readings/good HTTP/1.1\r\nHost: localhost\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"sensor\"",
+            )
+            .expect("send half a request");
+        let start = Instant::now();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        // The status line comes in the first read; the connection may stay open after it.
+        let mut reply = [0; 512];
+        let n = stream.read(&mut reply).unwrap_or(0);
+        (
+            start.elapsed(),
+            String::from_utf8_lossy(&reply[..n]).into_owned(),
+        )
+    });
+
     // The loop's 500 readings: tick 13 panics the transformer, so it is a dead letter.
     wait_for_rows(db, "measures", 499);
     wait_for_rows(db, "readings", 1);
@@ -2846,6 +2890,22 @@ fn dead_letters_loops_and_ports() {
         20.0
     );
     assert_eq!(running.get("/readyz").status, 200);
+    let (waited, reply) = stalled.join().expect("the stalled client");
+    assert!(
+        reply.starts_with("HTTP/1.1 408"),
+        "a stalled body got: {reply}"
+    );
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "the stalled body was cut off after {waited:?}"
+    );
+    assert_eq!(
+        metric(
+            &running,
+            "ingest_rejected_total{source=\"readings\",reason=\"invalid\"}"
+        ),
+        1.0
+    );
     std::io::Write::write_all(&mut stdin, b"COMMIT;\n").expect("commit");
     drop(stdin);
     assert!(holder.wait().expect("psql").success());
@@ -2858,6 +2918,59 @@ fn dead_letters_loops_and_ports() {
         start.elapsed() < Duration::from_secs(4),
         "the loop held up the stop"
     );
+}
+
+/// A source's loop that ignores the stop: the service waits five seconds for it, closes its
+/// flows under it, drains what it had taken and exits without its thread.
+#[test]
+#[ignore = "needs the database servers and a Rust toolchain: run by tools/test-all"]
+fn a_loop_that_ignores_the_stop_is_cut_off_and_what_it_emitted_is_kept() {
+    let built = built("dataflow");
+    let (dbs, urls) = databases(&built.analysed, "dataflow-edges", "flow_stuck");
+    let db = &dbs[0];
+    let mut env = environment("dataflow-edges", free_port(), &urls);
+    let taken = work_dir().join("flow-stuck.taken");
+    let _ = std::fs::remove_file(&taken);
+    env.push((
+        "TICKS_IGNORE_STOP".into(),
+        taken.to_str().expect("UTF-8").into(),
+    ));
+    migrate(&built.binary, &env);
+    let running = Running::start(&built.binary, &env, "flow-stuck");
+    let start = Instant::now();
+    while count(db, "measures", "true") < 100 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the loop emits nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let log = running.log.clone();
+    let start = Instant::now();
+    let status = running.stop();
+    let took = start.elapsed();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(
+        took >= Duration::from_millis(4500) && took < Duration::from_secs(10),
+        "the service stopped after {took:?}, not after the loop's 5 s"
+    );
+    assert!(running_log_mentions(
+        &log,
+        "the source's loop did not return within 5 seconds"
+    ));
+    // Every reading `emit` took is stored: as a measure, or (tick 13, which panics the
+    // transformer) as a dead letter.
+    let taken: usize = std::fs::read_to_string(&taken)
+        .expect("the loop's count")
+        .parse()
+        .expect("a number");
+    assert!(taken >= 100, "{taken}");
+    assert_eq!(
+        count(db, "measures", "sensor LIKE 'a:stuck-%'") + count(db, "readings", "true"),
+        taken
+    );
+    assert_eq!(count(db, "readings", "sensor = 'stuck-13'"), 1);
 }
 
 /// PostgreSQL stopped for fifteen seconds under the analytics pipeline while events keep
