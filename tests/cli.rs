@@ -369,4 +369,25 @@ fn new_writes_a_checked_spec_and_never_overwrites_unasked() {
     ]);
     assert_eq!(code(&empty), 2);
     assert!(!tmp.path().join("e.yaml").exists());
+
+    // A database v5c does not write for is named in a warning, with what stands in for it.
+    let mongo = tmp.path().join("mongo.yaml");
+    let out = v5c(&[
+        "new",
+        "A catalog storing products in MongoDB.",
+        "-o",
+        mongo.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("warning: MongoDB is not a database v5c writes for (PostgreSQL, MySQL/MariaDB, SQLite): SQLite stands in"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&mongo)
+            .expect("spec")
+            .contains("engine: sqlite }  # \"MongoDB\" (not written for; SQLite in its place)")
+    );
 }

@@ -61,6 +61,13 @@ struct Holds {
     targets: Vec<String>,
 }
 
+/// The fields of an entity, sorted.
+fn keys(h: &Holds, entity: &str) -> Vec<String> {
+    h.entities
+        .get(entity)
+        .map_or_else(Vec::new, |f| f.keys().cloned().collect())
+}
+
 fn holds(yaml: &str) -> Holds {
     let spec: Value = serde_yaml::from_str(yaml).expect("the spec is YAML");
     let mut h = Holds::default();
@@ -347,6 +354,59 @@ fn any_description_gives_a_spec_that_checks() {
 fn each_construction_gives_its_fact() {
     type Fact = dyn Fn(&Holds) -> bool;
     let cases: &[(&str, &Fact)] = &[
+        // A bracket is an aside on the noun before it; the clause goes on after it.
+        ("A shop with products (name, price) and orders.", &|h| {
+            keys(h, "product") == ["id", "name", "price"] && h.entities.contains_key("order")
+        }),
+        (
+            "Sensor readings (temperature, humidity) are ingested and stored in PostgreSQL.",
+            &|h| {
+                keys(h, "reading") == ["humidity", "id", "temperature"]
+                    && h.engines == ["postgresql"]
+            },
+        ),
+        // A plural noun, `with`, and what each has; the next noun with its own `with`.
+        (
+            "A blog: posts with a title and a body, and comments with an author.",
+            &|h| {
+                keys(h, "post") == ["body", "id", "title"] && keys(h, "comment") == ["author", "id"]
+            },
+        ),
+        (
+            "Tasks with a title and a due date, stored in SQLite.",
+            &|h| keys(h, "task") == ["due_date", "id", "title"] && h.engines == ["sqlite"],
+        ),
+        // A relative clause: the noun before `that` or `, which` is the subject.
+        (
+            "A todo app with tasks that have a title and a due date.",
+            &|h| {
+                keys(h, "task") == ["due_date", "id", "title"]
+                    && !h.entities.contains_key("todo_app")
+            },
+        ),
+        (
+            "A helpdesk on Postgres. Customers open tickets, which have a subject and a status.",
+            &|h| {
+                keys(h, "customer") == ["id"]
+                    && keys(h, "ticket") == ["customer", "id", "status", "subject"]
+            },
+        ),
+        // `have many X with Y`: Y is X's.
+        (
+            "Recipes have many reviews with a rating and a comment. MySQL.",
+            &|h| {
+                keys(h, "recipe") == ["id"]
+                    && keys(h, "review") == ["comment", "id", "rating", "recipe"]
+            },
+        ),
+        // A database v5c does not write for: SQLite stands in, and it is said.
+        ("A catalog storing products in MongoDB.", &|h| {
+            h.engines == ["sqlite"]
+        }),
+        (
+            "A shop on PostgreSQL with customers, and Redis as a cache.",
+            &|h| h.engines == ["postgresql"],
+        ),
         ("A shop on Postgres. Customers have many orders.", &|h| {
             h.entities["order"].get("customer") == Some(&Some("customer".into()))
         }),
@@ -428,6 +488,34 @@ fn each_construction_gives_its_fact() {
         let backends = v5c::backends::select(&[]).expect("the built-in backends");
         assert!(v5c::emit(&analysed, &backends).is_ok(), "{text}");
     }
+    // What is said of an engine v5c does not write for.
+    let out = v5c::nl::new_spec("A catalog storing products in MongoDB.");
+    assert_eq!(
+        out.notes,
+        [
+            "MongoDB is not a database v5c writes for (PostgreSQL, MySQL/MariaDB, SQLite): SQLite \
+          stands in for it in the spec (change `engine:` to postgresql, mysql or sqlite)"
+        ]
+    );
+    assert!(out.unknown.is_empty(), "{:?}", out.unknown);
+    assert!(
+        out.yaml.contains("# Note: MongoDB is not a database"),
+        "{}",
+        out.yaml
+    );
+    let out = v5c::nl::new_spec("A shop on PostgreSQL with customers, and Redis as a cache.");
+    assert_eq!(
+        out.notes,
+        [
+            "Redis is not a database v5c writes for (PostgreSQL, MySQL/MariaDB, SQLite): it is \
+          left out of the spec, which keeps the data in PostgreSQL"
+        ]
+    );
+    assert!(
+        v5c::nl::new_spec("A todo app on SQLite without MongoDB.")
+            .notes
+            .is_empty()
+    );
     // The types the lexicon gives.
     let out = v5c::nl::new_spec(
         "Products have a price, an email, a quantity, a created_at timestamp, an opened flag and a due date.",

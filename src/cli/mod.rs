@@ -304,6 +304,9 @@ fn new(
     for words in &written.unknown {
         reporter.say(&format!("warning: not understood: \"{words}\""));
     }
+    for note in &written.notes {
+        reporter.say(&format!("warning: {note}"));
+    }
     let schema = output.parent().map_or_else(
         || Utf8PathBuf::from("spec.schema.json"),
         |p| p.join("spec.schema.json"),

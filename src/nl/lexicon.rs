@@ -11,6 +11,7 @@ const TEXT: &str = include_str!("../../grammar/lexicon.yaml");
 #[derive(Deserialize)]
 struct Raw {
     engines: IndexMap<String, Vec<String>>,
+    other_engines: IndexMap<String, Vec<String>>,
     targets: IndexMap<String, Vec<String>>,
     api: Vec<String>,
     storage: Vec<String>,
@@ -111,6 +112,8 @@ pub enum Relation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sign {
     Engine(String),
+    /// A database v5c does not write for, by its display name.
+    OtherEngine(String),
     Target(String),
     Api,
     Storage,
@@ -165,6 +168,11 @@ impl Lexicon {
         for (engine, names) in &raw.engines {
             for n in names {
                 signs.add(n, Sign::Engine(engine.clone()));
+            }
+        }
+        for (engine, names) in &raw.other_engines {
+            for n in names {
+                signs.add(n, Sign::OtherEngine(engine.clone()));
             }
         }
         for (target, names) in &raw.targets {

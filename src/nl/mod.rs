@@ -85,6 +85,8 @@ enum TokKind {
 struct Clause {
     toks: Range<usize>,
     sentence: usize,
+    /// Within brackets: an aside on what stands before it (`products (name, price)`).
+    bracketed: bool,
 }
 
 /// An element of a clause.
@@ -99,6 +101,8 @@ enum El {
     Comma,
     /// `when it was achieved`: a moment field, `achieved_at`.
     When(String, Range<usize>),
+    /// `that`, `which`, `who` after a noun: the noun is the subject of what follows.
+    Relative,
 }
 
 /// A noun phrase: its words (lower case, determiners left out), their tokens, and whether an
@@ -158,6 +162,8 @@ struct SloDraft {
 struct Draft {
     system: Option<(String, Ground)>,
     engines: IndexMap<String, Ground>,
+    /// Databases v5c does not write for, by display name.
+    other_engines: IndexMap<String, Ground>,
     targets: IndexMap<String, Ground>,
     api: Option<Ground>,
     read_only: bool,
@@ -178,6 +184,8 @@ struct Draft {
 pub struct NewSpec {
     pub yaml: String,
     pub unknown: Vec<String>,
+    /// What else the person should know: databases named that v5c does not write for.
+    pub notes: Vec<String>,
 }
 
 /// Writes a spec from a description.
@@ -198,8 +206,13 @@ pub fn new_spec(text: &str) -> NewSpec {
     reader.in_slo = vec![false; reader.toks.len()];
     reader.read(&clauses);
     let unknown = reader.unknown();
-    let yaml = emit(text, &reader.draft, &unknown);
-    NewSpec { yaml, unknown }
+    let notes = notes(&reader.draft);
+    let yaml = emit(text, &reader.draft, &unknown, &notes);
+    NewSpec {
+        yaml,
+        unknown,
+        notes,
+    }
 }
 
 fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
@@ -217,10 +230,19 @@ fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
         .filter(|p| p.as_rule() == Rule::sentence)
         .enumerate()
     {
-        for clause in sentence
-            .into_inner()
-            .filter(|p| p.as_rule() == Rule::clause)
-        {
+        let mut depth = 0_usize;
+        for clause in sentence.into_inner() {
+            if clause.as_rule() == Rule::clause_break {
+                match clause.as_str() {
+                    "(" | "[" => depth += 1,
+                    ")" | "]" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                continue;
+            }
+            if clause.as_rule() != Rule::clause {
+                continue;
+            }
             let start = toks.len();
             for item in clause.into_inner() {
                 let span = item.as_span();
@@ -241,6 +263,7 @@ fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
                 clauses.push(Clause {
                     toks: start..toks.len(),
                     sentence: n,
+                    bracketed: depth > 0,
                 });
             }
         }
@@ -372,15 +395,65 @@ impl Reader<'_> {
 
     fn read(&mut self, clauses: &[Clause]) {
         self.signs_and_slos(clauses);
-        let rows: Vec<(Vec<El>, usize)> = clauses
-            .iter()
-            .map(|c| (self.elements(c.toks.clone()), c.sentence))
-            .collect();
+        // A bracket is an aside on the noun before it; the clause it interrupted goes on after
+        // it (`a shop with products (name, price) and orders`).
+        let mut rows: Vec<(Vec<El>, usize)> = Vec::new();
+        let mut asides: Vec<(Np, Vec<El>)> = Vec::new();
+        let mut resumes = false;
+        for c in clauses {
+            let els = self.elements(c.toks.clone());
+            let before = rows.last().filter(|(_, s)| *s == c.sentence);
+            if c.bracketed {
+                if let Some(El::Np(np)) = before.and_then(|(row, _)| row.last()) {
+                    asides.push((np.clone(), els));
+                    resumes = true;
+                    continue;
+                }
+            } else if resumes && before.is_some() {
+                if let Some((row, _)) = rows.last_mut() {
+                    row.extend(els);
+                }
+                resumes = false;
+                continue;
+            }
+            resumes = false;
+            rows.push((els, c.sentence));
+        }
         self.system_name(&rows);
         for (row, _) in &rows {
             self.relations(row);
         }
+        for (np, aside) in &asides {
+            self.aside(np, aside);
+        }
         self.kind_nouns();
+    }
+
+    /// `products (name, price)`: a bracket of nouns after a noun names its fields (or, for
+    /// entities, its references). A bracket with a verb is read as a clause of its own.
+    fn aside(&mut self, anchor: &Np, aside: &[El]) {
+        let verb = aside.iter().any(|e| {
+            matches!(e, El::Rel(..) | El::Verb(..))
+                || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
+        });
+        let nps: Vec<&Np> = aside
+            .iter()
+            .filter_map(|e| match e {
+                El::Np(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        let plain = nps.iter().all(|n| !n.toks.clone().any(|t| self.in_slo[t]));
+        if verb || nps.is_empty() || !plain {
+            self.relations(aside);
+            return;
+        }
+        let Some(entity) = self.entity(anchor, true) else {
+            return;
+        };
+        for n in nps {
+            self.add_field(&entity, n);
+        }
     }
 
     /// Engines, targets, kinds of component and SLOs: words that mean the same wherever they
@@ -401,6 +474,9 @@ impl Reader<'_> {
             if negated {
                 if matches!(sign, Sign::Storage | Sign::Engine(_)) {
                     self.draft.no_database.get_or_insert(ground);
+                }
+                // `no MongoDB` says nothing of the engines v5c writes for.
+                if matches!(sign, Sign::Storage | Sign::Engine(_) | Sign::OtherEngine(_)) {
                     self.mark(i - 1..i + len);
                 }
                 i += len;
@@ -423,6 +499,9 @@ impl Reader<'_> {
             match sign {
                 Sign::Engine(e) => {
                     self.draft.engines.entry(e).or_insert(ground);
+                }
+                Sign::OtherEngine(e) => {
+                    self.draft.other_engines.entry(e).or_insert(ground);
                 }
                 Sign::Target(t) => {
                     // `compose` alone is a verb too often; only with `docker` is it a target.
@@ -674,7 +753,7 @@ impl Reader<'_> {
                 continue;
             }
             let prev_np = np.is_some()
-                || matches!(out.last(), Some(El::Np(_)))
+                || matches!(out.last(), Some(El::Np(_) | El::Relative))
                 // `is kept`, `must be`: a verb after an auxiliary.
                 || (np.is_none() && i > 0 && AUXILIARIES.contains(&words[i - 1]));
             // `the score value`: after a determiner comes a noun.
@@ -708,10 +787,20 @@ impl Reader<'_> {
                     sign,
                     Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
                 );
+                // `…, stored in SQLite`: a participle after a comma is a verb.
+                let verb_here = verb_here
+                    || (len == 1
+                        && w.ends_with("ed")
+                        && matches!(out.last(), Some(El::Comma))
+                        && np.is_none());
                 // Words for kinds that are nouns (`events`, `email`) stay in noun phrases.
                 let thing = matches!(
                     sign,
-                    Sign::Engine(_) | Sign::Target(_) | Sign::Api | Sign::Storage
+                    Sign::Engine(_)
+                        | Sign::OtherEngine(_)
+                        | Sign::Target(_)
+                        | Sign::Api
+                        | Sign::Storage
                 );
                 if thing || (verbish && verb_here) {
                     flush(&mut np, &mut out);
@@ -743,6 +832,18 @@ impl Reader<'_> {
             if lex.prepositions.contains(w) {
                 flush(&mut np, &mut out);
                 out.push(El::Prep(w.to_owned()));
+                article = false;
+                i += 1;
+                continue;
+            }
+            // `tasks that have a title`, `tickets, which have a status`.
+            if matches!(w, "that" | "which" | "who")
+                && (np.is_some()
+                    || matches!(out.last(), Some(El::Np(_)))
+                    || matches!(out.as_slice(), [.., El::Np(_), El::Comma]))
+            {
+                flush(&mut np, &mut out);
+                out.push(El::Relative);
                 article = false;
                 i += 1;
                 continue;
@@ -916,7 +1017,13 @@ impl Reader<'_> {
         if (vague && (!self.relaxed || SYSTEM_NOUNS.contains(&head.as_str())))
             || matches!(
                 lex.signs.value(&head),
-                Some(Sign::Engine(_) | Sign::Target(_) | Sign::Api | Sign::Storage)
+                Some(
+                    Sign::Engine(_)
+                        | Sign::OtherEngine(_)
+                        | Sign::Target(_)
+                        | Sign::Api
+                        | Sign::Storage
+                )
             )
             || head.chars().any(|c| c.is_ascii_digit())
             || head.ends_with("ly")
@@ -1041,6 +1148,13 @@ impl Reader<'_> {
         }
     }
 
+    /// A plural noun that could name entities, field word or not: `comments` in `comments
+    /// with an author`, where the `with` says it has fields of its own.
+    fn plural_noun(&self, np: &Np) -> bool {
+        let head = np.words.last().map_or("", String::as_str);
+        !np.article && is_plural(head) && self.entity_name(np).is_some()
+    }
+
     /// Whether an object of `have` names entities (`rooms`) rather than a field (`a name`).
     fn names_entities(&self, np: &Np) -> bool {
         let head = np.words.last().map_or("", String::as_str);
@@ -1117,12 +1231,34 @@ impl Reader<'_> {
                     i = next;
                 }
                 El::Prep(p) if p == "with" => {
-                    // `with` after a subject that is not an entity: a list of entities.
-                    let subject_entity = subject
-                        .as_ref()
-                        .and_then(|(n, _)| self.entity_name(n))
-                        .filter(|e| self.draft.entities.contains_key(e));
-                    let (objects, next) = Self::objects(row, i + 1);
+                    // `comments with an author`: the list ends where another noun naming
+                    // entities takes its own `with`.
+                    let (objects, mut next) = Self::objects(row, i + 1);
+                    let mut objects = objects;
+                    if let Some(k) = (i + 1..next).find(|&k| {
+                        matches!(&row[k], El::Np(n) if self.plural_noun(n))
+                            && matches!(row.get(k + 1), Some(El::Prep(p)) if p == "with")
+                    }) {
+                        objects = Self::objects(&row[..k], i + 1).0;
+                        next = k;
+                    }
+                    // `posts with a title and a body`: a noun naming entities, then what each
+                    // has. After a subject that is not an entity (`a blog engine with authors
+                    // and posts`), `with` lists entities.
+                    let fields_follow = objects.iter().any(|(_, o)| !self.names_entities(o));
+                    let subject_entity = subject.as_ref().and_then(|(n, at)| {
+                        let known = self
+                            .entity_name(n)
+                            .filter(|e| self.draft.entities.contains_key(e));
+                        if known.is_some() {
+                            known
+                        } else if *at + 1 == i && fields_follow && self.plural_noun(n) {
+                            let n = n.clone();
+                            self.entity(&n, true)
+                        } else {
+                            None
+                        }
+                    });
                     match subject_entity {
                         Some(entity) => {
                             for (_, o) in &objects {
@@ -1138,6 +1274,19 @@ impl Reader<'_> {
                         }
                     }
                     i = next;
+                }
+                El::Relative => {
+                    // The noun just before, or before the comma.
+                    let noun = match row[..i] {
+                        [.., El::Np(ref n)] => Some((n.clone(), i - 1)),
+                        [.., El::Np(ref n), El::Comma] => Some((n.clone(), i - 2)),
+                        _ => None,
+                    };
+                    if let Some(noun) = noun {
+                        subject = Some(noun);
+                        co_subjects.clear();
+                    }
+                    i += 1;
                 }
                 El::Rel(rel, range) => {
                     let rel = *rel;
@@ -1376,7 +1525,7 @@ impl Reader<'_> {
                     return (out, i);
                 }
                 El::Sign(..) => {}
-                El::Rel(..) | El::Verb(..) => return (out, i),
+                El::Rel(..) | El::Verb(..) | El::Relative => return (out, i),
             }
             i += 1;
         }
@@ -1421,12 +1570,18 @@ impl Reader<'_> {
                 // Elliptical dates: `a check-in and check-out date` → check_in, check_out.
                 let mut objects: Vec<(Option<String>, Np)> = objects.to_vec();
                 elliptic(&mut objects);
-                for (_, o) in &objects {
+                // `have many reviews with a rating`: what comes with a child is its own.
+                let mut child: Option<String> = None;
+                for (prep, o) in &objects {
                     if self.names_entities(o) {
-                        if let Some(child) = self.entity(o, true) {
+                        child = self.entity(o, true);
+                        if let Some(c) = &child {
                             let g = ground_of(self, o);
-                            self.add_ref(&child, &s, g);
+                            self.add_ref(c, &s, g);
                         }
+                    } else if let (Some("with"), Some(c)) = (prep.as_deref(), &child) {
+                        let c = c.clone();
+                        self.add_field(&c, o);
                     } else {
                         self.add_field(&s, o);
                     }
@@ -1628,7 +1783,41 @@ fn comment(text: &str, ground: &Ground) -> String {
 }
 
 /// The spec, as YAML with a comment on every derived line.
-fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
+/// The warnings beside the words not understood: databases named that v5c does not write
+/// for, and what stands in for them.
+fn notes(d: &Draft) -> Vec<String> {
+    if d.other_engines.is_empty() || d.no_database.is_some() {
+        return Vec::new();
+    }
+    let named: Vec<&str> = d
+        .engines
+        .keys()
+        .map(|e| match e.as_str() {
+            "postgresql" => "PostgreSQL",
+            "mysql" => "MySQL",
+            _ => "SQLite",
+        })
+        .collect();
+    let stand_in = if named.is_empty() {
+        "SQLite stands in for it in the spec (change `engine:` to postgresql, mysql or sqlite)"
+            .to_owned()
+    } else {
+        format!(
+            "it is left out of the spec, which keeps the data in {}",
+            named.join(" and ")
+        )
+    };
+    d.other_engines
+        .keys()
+        .map(|name| {
+            format!(
+                "{name} is not a database v5c writes for (PostgreSQL, MySQL/MariaDB, SQLite): {stand_in}"
+            )
+        })
+        .collect()
+}
+
+fn emit(text: &str, d: &Draft, unknown: &[String], notes: &[String]) -> String {
     let mut out = String::new();
     out.push_str("# yaml-language-server: $schema=spec.schema.json\n");
     out.push_str("# Written by `v5c new` from this description:\n");
@@ -1651,6 +1840,11 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
             88,
         ) {
             let _ = writeln!(out, "#   {line}");
+        }
+    }
+    for note in notes {
+        for (n, line) in wrap(note, 88).into_iter().enumerate() {
+            let _ = writeln!(out, "{}{line}", if n == 0 { "# Note: " } else { "#   " });
         }
     }
     out.push_str("spec: v5c/1\n");
@@ -1715,6 +1909,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
     // Entities with nothing said about them are kept somewhere: a system of records.
     let wants_store = d.no_database.is_none()
         && (!d.engines.is_empty()
+            || !d.other_engines.is_empty()
             || d.storage.is_some()
             || d.api.is_some()
             || (!d.slos.is_empty() && !pipeline)
@@ -1769,11 +1964,17 @@ fn emit(text: &str, d: &Draft, unknown: &[String]) -> String {
     if stored {
         out.push_str("\ndatabases:\n");
         for (engine, ground) in &engines {
-            let note = if default_engine {
-                "  # no engine named: SQLite, which needs no server (a default)".to_owned()
-            } else {
-                comment(text, ground)
-            };
+            let note =
+                if let (true, Some(other)) = (default_engine, d.other_engines.values().next()) {
+                    format!(
+                        "{} (not written for; SQLite in its place)",
+                        comment(text, other)
+                    )
+                } else if default_engine {
+                    "  # no engine named: SQLite, which needs no server (a default)".to_owned()
+                } else {
+                    comment(text, ground)
+                };
             let _ = writeln!(out, "  {}: {{ engine: {engine} }}{note}", db_name(engine));
         }
     }
