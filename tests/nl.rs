@@ -410,6 +410,61 @@ fn each_construction_gives_its_fact() {
         ("A shop on Postgres. Customers have many orders.", &|h| {
             h.entities["order"].get("customer") == Some(&Some("customer".into()))
         }),
+        // Brackets that are not field lists say nothing; a resumed clause keeps its meaning.
+        ("Customers have an email (optional) and a name.", &|h| {
+            keys(h, "customer") == ["email", "id", "name"] && h.entities.len() == 1
+        }),
+        ("Accounts (checking or savings) have a balance.", &|h| {
+            keys(h, "account") == ["balance", "id"] && h.entities.len() == 1
+        }),
+        (
+            "A booking system for hotels (rooms, guests, bookings).",
+            &|h| {
+                ["room", "guest", "booking"]
+                    .iter()
+                    .all(|e| keys(h, e) == ["id"])
+            },
+        ),
+        (
+            "Orders (and their line items) are stored in PostgreSQL.",
+            &|h| keys(h, "order") == ["id"] && h.entities.contains_key("line_item"),
+        ),
+        (
+            "Customers can (optionally) leave reviews on products.",
+            &|h| keys(h, "review") == ["customer", "id", "product"],
+        ),
+        ("A shop with products () and orders.", &|h| {
+            h.entities.contains_key("product") && h.entities.contains_key("order")
+        }),
+        // A participle only after a comma is a verb; `a published date` stays a field.
+        (
+            "Articles have a title, a published date and an author.",
+            &|h| keys(h, "article") == ["author", "id", "published_date", "title"],
+        ),
+        // A relative clause ends where the list goes on; a word after `that` is a verb.
+        (
+            "A forum where users post threads, which have a title, and replies, which have a body.",
+            &|h| {
+                keys(h, "thread") == ["id", "title", "user"]
+                    && keys(h, "reply") == ["body", "id", "user"]
+            },
+        ),
+        ("A service which syncs with Salesforce.", &|h| {
+            h.entities.is_empty()
+        }),
+        (
+            "A dashboard that shows orders with a status and a total, backed by PostgreSQL.",
+            &|h| keys(h, "order") == ["id", "status", "total"] && h.entities.len() == 1,
+        ),
+        // `with` a condition gives no field; `with` fields on what comes in does.
+        (
+            "A metrics pipeline: events with high latency are dropped and the rest are stored in PostgreSQL.",
+            &|h| keys(h, "event") == ["id"],
+        ),
+        (
+            "Ingest sensor readings with a device id and a temperature, and store them in PostgreSQL.",
+            &|h| keys(h, "reading") == ["device_id", "id", "temperature"],
+        ),
         (
             "Invoices on MariaDB. An invoice is made of invoice lines.",
             &|h| h.engines == ["mysql"] && h.entities["invoice_line"].contains_key("invoice"),
@@ -515,6 +570,20 @@ fn each_construction_gives_its_fact() {
         v5c::nl::new_spec("A todo app on SQLite without MongoDB.")
             .notes
             .is_empty()
+    );
+    // Words that only look like databases; and a database with nothing to keep.
+    for text in [
+        "Messages have a snowflake id and a body. SQLite.",
+        "A price oracle on PostgreSQL with feeds.",
+    ] {
+        assert!(v5c::nl::new_spec(text).notes.is_empty(), "{text}");
+    }
+    assert_eq!(
+        v5c::nl::new_spec("A session cache on Redis.").notes,
+        [
+            "Redis is not a database v5c writes for (PostgreSQL, MySQL/MariaDB, SQLite): the spec \
+          names nothing to keep in it, so it has no database"
+        ]
     );
     // The types the lexicon gives.
     let out = v5c::nl::new_spec(

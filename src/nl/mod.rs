@@ -87,6 +87,8 @@ struct Clause {
     sentence: usize,
     /// Within brackets: an aside on what stands before it (`products (name, price)`).
     bracketed: bool,
+    /// Right after a closing bracket: the clause the bracket interrupted goes on.
+    after_bracket: bool,
 }
 
 /// An element of a clause.
@@ -206,8 +208,7 @@ pub fn new_spec(text: &str) -> NewSpec {
     reader.in_slo = vec![false; reader.toks.len()];
     reader.read(&clauses);
     let unknown = reader.unknown();
-    let notes = notes(&reader.draft);
-    let yaml = emit(text, &reader.draft, &unknown, &notes);
+    let (yaml, notes) = emit(text, &reader.draft, &unknown);
     NewSpec {
         yaml,
         unknown,
@@ -231,12 +232,16 @@ fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
         .enumerate()
     {
         let mut depth = 0_usize;
+        let mut closed = false;
         for clause in sentence.into_inner() {
             if clause.as_rule() == Rule::clause_break {
                 match clause.as_str() {
                     "(" | "[" => depth += 1,
-                    ")" | "]" => depth = depth.saturating_sub(1),
-                    _ => {}
+                    ")" | "]" => {
+                        depth = depth.saturating_sub(1);
+                        closed = depth == 0;
+                    }
+                    _ => closed = false,
                 }
                 continue;
             }
@@ -264,8 +269,10 @@ fn tokenize(text: &str) -> (Vec<Tok>, Vec<Clause>) {
                     toks: start..toks.len(),
                     sentence: n,
                     bracketed: depth > 0,
+                    after_bracket: closed,
                 });
             }
+            closed = false;
         }
     }
     (toks, clauses)
@@ -398,44 +405,44 @@ impl Reader<'_> {
         // A bracket is an aside on the noun before it; the clause it interrupted goes on after
         // it (`a shop with products (name, price) and orders`).
         let mut rows: Vec<(Vec<El>, usize)> = Vec::new();
-        let mut asides: Vec<(Np, Vec<El>)> = Vec::new();
-        let mut resumes = false;
+        let mut asides: Vec<(Option<Np>, Vec<El>)> = Vec::new();
         for c in clauses {
             let els = self.elements(c.toks.clone());
-            let before = rows.last().filter(|(_, s)| *s == c.sentence);
+            let before = rows.last_mut().filter(|(_, s)| *s == c.sentence);
             if c.bracketed {
-                if let Some(El::Np(np)) = before.and_then(|(row, _)| row.last()) {
-                    asides.push((np.clone(), els));
-                    resumes = true;
-                    continue;
-                }
-            } else if resumes && before.is_some() {
-                if let Some((row, _)) = rows.last_mut() {
-                    row.extend(els);
-                }
-                resumes = false;
-                continue;
+                let anchor = match before.and_then(|(row, _)| row.last()) {
+                    Some(El::Np(np)) => Some(np.clone()),
+                    _ => None,
+                };
+                asides.push((anchor, els));
+            } else if let (true, Some((row, _))) = (c.after_bracket, before) {
+                row.extend(els);
+            } else {
+                rows.push((els, c.sentence));
             }
-            resumes = false;
-            rows.push((els, c.sentence));
         }
+        // `tickets, which have a status,` and `tasks that have a title`: the relative clause
+        // is read as a sentence of its own about the noun, and the rest without it.
+        let rows: Vec<(Vec<El>, usize)> = rows
+            .into_iter()
+            .flat_map(|(row, s)| self.relatives(row).into_iter().map(move |r| (r, s)))
+            .collect();
         self.system_name(&rows);
         for (row, _) in &rows {
             self.relations(row);
         }
-        for (np, aside) in &asides {
-            self.aside(np, aside);
+        for (anchor, aside) in &asides {
+            self.aside(anchor.as_ref(), aside);
         }
         self.kind_nouns();
     }
 
-    /// `products (name, price)`: a bracket of nouns after a noun names its fields (or, for
-    /// entities, its references). A bracket with a verb is read as a clause of its own.
-    fn aside(&mut self, anchor: &Np, aside: &[El]) {
-        let verb = aside.iter().any(|e| {
-            matches!(e, El::Rel(..) | El::Verb(..))
-                || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
-        });
+    /// A bracket. Only a plain list of nouns says something: after an entity, two or more
+    /// field-like nouns are its fields (`companies (name, website, industry)`), and plural
+    /// nouns are entities (`hotels (rooms, guests, bookings)`, `orders (and their line
+    /// items)`). Anything else (`(optional)`, `(e.g. Stripe)`, `(checking or savings)`,
+    /// `(p99 < 100ms)`) is read as a clause of its own, which mostly finds nothing.
+    fn aside(&mut self, anchor: Option<&Np>, aside: &[El]) {
         let nps: Vec<&Np> = aside
             .iter()
             .filter_map(|e| match e {
@@ -443,17 +450,91 @@ impl Reader<'_> {
                 _ => None,
             })
             .collect();
-        let plain = nps.iter().all(|n| !n.toks.clone().any(|t| self.in_slo[t]));
-        if verb || nps.is_empty() || !plain {
+        let list = !nps.is_empty()
+            && aside
+                .iter()
+                .all(|e| matches!(e, El::Np(_) | El::Comma | El::Conj));
+        let span = nps.first().map_or(0..0, |f| {
+            f.toks.start..nps.last().map_or(f.toks.end, |l| l.toks.end)
+        });
+        // `or` gives alternatives (enum values), never fields.
+        let plain = span
+            .clone()
+            .all(|t| !self.in_slo[t] && self.toks[t].low != "or");
+        if !list || !plain {
             self.relations(aside);
             return;
         }
+        if matches!(aside.first(), Some(El::Conj)) || nps.iter().all(|n| self.plural_noun(n)) {
+            for n in nps {
+                if self.plural_noun(n) {
+                    self.entity(n, true);
+                }
+            }
+            return;
+        }
+        let anchor_entity = anchor.filter(|a| {
+            self.plural_noun(a)
+                || self
+                    .entity_name(a)
+                    .is_some_and(|e| self.draft.entities.contains_key(&e))
+        });
+        let Some(anchor) = anchor_entity.filter(|_| nps.len() >= 2) else {
+            self.relations(aside);
+            return;
+        };
         let Some(entity) = self.entity(anchor, true) else {
             return;
         };
         for n in nps {
             self.add_field(&entity, n);
         }
+    }
+
+    /// Splits a relative clause off its row: `customers open tickets, which have a status,
+    /// and agents …` gives `tickets have a status` and `customers open tickets and agents …`.
+    /// The relative clause ends at the end of the row, or where a comma (and `and`) brings a
+    /// new plural noun or a verb.
+    fn relatives(&self, row: Vec<El>) -> Vec<Vec<El>> {
+        let Some(r) = row.iter().position(|e| matches!(e, El::Relative)) else {
+            return vec![row];
+        };
+        let noun = match row[..r] {
+            [.., El::Np(ref n)] => Some((n.clone(), r - 1)),
+            [.., El::Np(ref n), El::Comma] => Some((n.clone(), r - 2)),
+            _ => None,
+        };
+        let verb = |e: Option<&El>| {
+            matches!(e, Some(El::Rel(..) | El::Verb(..)))
+                || matches!(e, Some(El::Sign(s, _)) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
+        };
+        let end = (r + 1..row.len())
+            .find(|&j| {
+                matches!(row[j], El::Comma)
+                    && (verb(row.get(j + 1))
+                        || matches!(&row[j + 1..], [El::Np(n), ..] | [El::Conj, El::Np(n), ..] if self.plural_noun(n)))
+            })
+            .unwrap_or(row.len());
+        let (noun, at) = match noun {
+            // The row's own subject (`a service that receives events, validates them and
+            // …`), or no noun to hang it on: drop the pronoun (and its comma) and read on.
+            Some((_, 0)) | None => {
+                let mut row = row;
+                row.remove(r);
+                if r > 0 && matches!(row[r - 1], El::Comma) {
+                    row.remove(r - 1);
+                }
+                return self.relatives(row);
+            }
+            Some(noun) => noun,
+        };
+        let mut clause = vec![El::Np(noun)];
+        clause.extend_from_slice(&row[r + 1..end]);
+        let mut rest = row[..=at].to_vec();
+        rest.extend_from_slice(&row[end..]);
+        let mut out = self.relatives(rest);
+        out.extend(self.relatives(clause));
+        out
     }
 
     /// Engines, targets, kinds of component and SLOs: words that mean the same wherever they
@@ -791,8 +872,8 @@ impl Reader<'_> {
                 let verb_here = verb_here
                     || (len == 1
                         && w.ends_with("ed")
-                        && matches!(out.last(), Some(El::Comma))
-                        && np.is_none());
+                        && at > 0
+                        && self.toks[at - 1].kind == TokKind::Comma);
                 // Words for kinds that are nouns (`events`, `email`) stay in noun phrases.
                 let thing = matches!(
                     sign,
@@ -813,7 +894,12 @@ impl Reader<'_> {
                     continue;
                 }
             }
-            if verb_here && lex.verbs.contains(w) {
+            // `a service that integrates with Stripe`: after `that`, a verb, known or not.
+            let after_relative = matches!(out.last(), Some(El::Relative))
+                && np.is_none()
+                && !lex.determiners.contains(w)
+                && !lex.prepositions.contains(w);
+            if after_relative || (verb_here && lex.verbs.contains(w)) {
                 flush(&mut np, &mut out);
                 out.push(El::Verb(at..at + 1));
                 seen_verb = true;
@@ -1026,7 +1112,7 @@ impl Reader<'_> {
                 )
             )
             || head.chars().any(|c| c.is_ascii_digit())
-            || head.ends_with("ly")
+            || (head.ends_with("ly") && !lex.ly_nouns.contains(&head))
             || head.len() < 3
             || matches!(head.as_str(), "one" | "other" | "another" | "everything")
         {
@@ -1148,6 +1234,15 @@ impl Reader<'_> {
         }
     }
 
+    /// A noun that reads as a field: `a title`, or a word the lexicon types (`price`), not a
+    /// condition such as `high latency` or `missing values`.
+    fn fieldish(&self, np: &Np) -> bool {
+        let last = np.words.last().map_or("", String::as_str);
+        np.article
+            || self.lex.field_types.contains_key(last)
+            || self.lex.field_types.contains_key(&snake_words(&np.words))
+    }
+
     /// A plural noun that could name entities, field word or not: `comments` in `comments
     /// with an author`, where the `with` says it has fields of its own.
     fn plural_noun(&self, np: &Np) -> bool {
@@ -1245,7 +1340,9 @@ impl Reader<'_> {
                     // `posts with a title and a body`: a noun naming entities, then what each
                     // has. After a subject that is not an entity (`a blog engine with authors
                     // and posts`), `with` lists entities.
-                    let fields_follow = objects.iter().any(|(_, o)| !self.names_entities(o));
+                    let mut own = objects.iter().filter(|(_, o)| !self.names_entities(o));
+                    let fields_follow =
+                        own.clone().next().is_some() && own.all(|(_, o)| self.fieldish(o));
                     let subject_entity = subject.as_ref().and_then(|(n, at)| {
                         let known = self
                             .entity_name(n)
@@ -1274,19 +1371,6 @@ impl Reader<'_> {
                         }
                     }
                     i = next;
-                }
-                El::Relative => {
-                    // The noun just before, or before the comma.
-                    let noun = match row[..i] {
-                        [.., El::Np(ref n)] => Some((n.clone(), i - 1)),
-                        [.., El::Np(ref n), El::Comma] => Some((n.clone(), i - 2)),
-                        _ => None,
-                    };
-                    if let Some(noun) = noun {
-                        subject = Some(noun);
-                        co_subjects.clear();
-                    }
-                    i += 1;
                 }
                 El::Rel(rel, range) => {
                     let rel = *rel;
@@ -1338,9 +1422,19 @@ impl Reader<'_> {
                         .or_else(|| subject.as_ref().map(|(n, _)| n.clone()));
                     if let Some(o) = &first {
                         if let Some(name) = self.entity(o, true) {
-                            self.draft
-                                .message
-                                .get_or_insert((name, Ground::of(self.span(o.toks.clone()))));
+                            self.draft.message.get_or_insert((
+                                name.clone(),
+                                Ground::of(self.span(o.toks.clone())),
+                            ));
+                            // `ingest readings with a device id and a temperature`.
+                            for (prep, f) in &objects {
+                                if prep.as_deref() == Some("with")
+                                    && !self.names_entities(f)
+                                    && self.fieldish(f)
+                                {
+                                    self.add_field(&name, f);
+                                }
+                            }
                         }
                     }
                     i = next;
@@ -1383,7 +1477,16 @@ impl Reader<'_> {
                             None
                         }
                     });
+                    // `shows orders with a status`: what comes with an object is its own.
+                    let mut object: Option<String> = None;
                     for (prep, o) in &objects {
+                        if let (Some(e), Some("with")) = (&object, prep.as_deref()) {
+                            if !self.names_entities(o) && self.fieldish(o) {
+                                let e = e.clone();
+                                self.add_field(&e, o);
+                                continue;
+                            }
+                        }
                         match (&subj, prep.as_deref()) {
                             (Some(s), Some("from" | "for" | "of")) => {
                                 if let Some(t) = self.entity(o, self.names_entities(o) || o.article)
@@ -1402,7 +1505,7 @@ impl Reader<'_> {
                                 self.add_field(&s, o);
                             }
                             (_, None | Some("with")) if !auxiliary && self.names_entities(o) => {
-                                self.entity(o, true);
+                                object = self.entity(o, true);
                             }
                             _ => {}
                         }
@@ -1628,6 +1731,14 @@ impl Reader<'_> {
                             let m = m.clone();
                             self.add_field(&m, o);
                         }
+                        // `users post threads and replies`: each is made by the subject.
+                        (None, Some(_)) if self.names_entities(o) => {
+                            if let Some(m) = self.entity(o, true) {
+                                let g = ground_of(self, o);
+                                self.add_ref(&m, &s, g);
+                                made = Some(m);
+                            }
+                        }
                         (None, Some(m))
                             if self
                                 .field(m, o)
@@ -1784,21 +1895,23 @@ fn comment(text: &str, ground: &Ground) -> String {
 
 /// The spec, as YAML with a comment on every derived line.
 /// The warnings beside the words not understood: databases named that v5c does not write
-/// for, and what stands in for them.
-fn notes(d: &Draft) -> Vec<String> {
+/// for, and what stands in for them (`engines`: the spec's, and whether SQLite is there by
+/// default).
+fn notes(d: &Draft, engines: &[(String, Ground)], default_engine: bool) -> Vec<String> {
     if d.other_engines.is_empty() || d.no_database.is_some() {
         return Vec::new();
     }
-    let named: Vec<&str> = d
-        .engines
-        .keys()
-        .map(|e| match e.as_str() {
+    let named: Vec<&str> = engines
+        .iter()
+        .map(|(e, _)| match e.as_str() {
             "postgresql" => "PostgreSQL",
             "mysql" => "MySQL",
             _ => "SQLite",
         })
         .collect();
     let stand_in = if named.is_empty() {
+        "the spec names nothing to keep in it, so it has no database".to_owned()
+    } else if default_engine {
         "SQLite stands in for it in the spec (change `engine:` to postgresql, mysql or sqlite)"
             .to_owned()
     } else {
@@ -1817,7 +1930,7 @@ fn notes(d: &Draft) -> Vec<String> {
         .collect()
 }
 
-fn emit(text: &str, d: &Draft, unknown: &[String], notes: &[String]) -> String {
+fn emit(text: &str, d: &Draft, unknown: &[String]) -> (String, Vec<String>) {
     let mut out = String::new();
     out.push_str("# yaml-language-server: $schema=spec.schema.json\n");
     out.push_str("# Written by `v5c new` from this description:\n");
@@ -1842,11 +1955,8 @@ fn emit(text: &str, d: &Draft, unknown: &[String], notes: &[String]) -> String {
             let _ = writeln!(out, "#   {line}");
         }
     }
-    for note in notes {
-        for (n, line) in wrap(note, 88).into_iter().enumerate() {
-            let _ = writeln!(out, "{}{line}", if n == 0 { "# Note: " } else { "#   " });
-        }
-    }
+    // The notes go here, once the databases are known.
+    let notes_at = out.len();
     out.push_str("spec: v5c/1\n");
 
     // System.
@@ -1953,6 +2063,14 @@ fn emit(text: &str, d: &Draft, unknown: &[String], notes: &[String]) -> String {
         }
     };
     let stored = !engines.is_empty() && d.no_database.is_none();
+    let notes = notes(d, if stored { &engines } else { &[] }, default_engine);
+    let mut header = String::new();
+    for note in &notes {
+        for (n, line) in wrap(note, 88).into_iter().enumerate() {
+            let _ = writeln!(header, "{}{line}", if n == 0 { "# Note: " } else { "#   " });
+        }
+    }
+    out.insert_str(notes_at, &header);
     let db_of = |e: &EntityDraft| -> String {
         let engine = e
             .engine
@@ -2209,7 +2327,7 @@ fn emit(text: &str, d: &Draft, unknown: &[String], notes: &[String]) -> String {
             let _ = writeln!(out, "    - {}{}", quote(&slo), comment(text, &s.ground));
         }
     }
-    out
+    (out, notes)
 }
 
 fn trim_number(v: f64) -> String {
