@@ -456,6 +456,65 @@ fn each_construction_gives_its_fact() {
             "A dashboard that shows orders with a status and a total, backed by PostgreSQL.",
             &|h| keys(h, "order") == ["id", "status", "total"] && h.entities.len() == 1,
         ),
+        // Orders and wishes: the object of `need`, `create`, `build` is the system, and what
+        // follows `with` or `where` is read as usual.
+        ("I need a shop with products and orders.", &|h| {
+            h.entities.contains_key("product") && h.entities.contains_key("order")
+        }),
+        (
+            "Create a school management system with students, teachers, courses and enrollments.",
+            &|h| h.entities.len() == 4 && h.entities.contains_key("enrollment"),
+        ),
+        ("Build a shop where customers place orders.", &|h| {
+            keys(h, "order") == ["customer", "id"]
+        }),
+        ("Store links in SQLite.", &|h| {
+            keys(h, "link") == ["id"] && h.engines == ["sqlite"]
+        }),
+        // Kept things are entities even when the lexicon thinks the word rarely is.
+        ("A service that stores subscribers in PostgreSQL.", &|h| {
+            keys(h, "subscriber") == ["id"]
+        }),
+        (
+            "Tasks with a title and a due date, backed by SQLite.",
+            &|h| keys(h, "task") == ["due_date", "id", "title"] && h.engines == ["sqlite"],
+        ),
+        // A relative clause in the middle: the main clause goes on after it.
+        (
+            "Customers open tickets, and agents, who belong to teams, answer them.",
+            &|h| {
+                keys(h, "ticket") == ["customer", "id"]
+                    && keys(h, "agent") == ["id", "team"]
+                    && h.entities.len() == 4
+            },
+        ),
+        // After a bracket, the clause's verbs are still verbs.
+        (
+            "A pipeline collects login attempts (user id, ip address), validates them and stores them in PostgreSQL.",
+            &|h| {
+                keys(h, "login_attempt") == ["id", "ip_address", "user_id"]
+                    && h.kinds.iter().any(|k| k == "transformer")
+            },
+        ),
+        // Time is part of a quantity.
+        ("Devices send readings every 5 minutes.", &|h| {
+            keys(h, "reading") == ["device", "id"] && h.entities.len() == 2
+        }),
+        // The passive: `by` names who the subject belongs to; `with` gives the subject fields.
+        ("Expenses are approved by managers.", &|h| {
+            keys(h, "expense") == ["id", "manager"]
+        }),
+        ("Courses are taught by teachers.", &|h| {
+            keys(h, "course") == ["id", "teacher"]
+        }),
+        (
+            "Each change is recorded with a timestamp and an actor.",
+            &|h| keys(h, "change") == ["actor", "id", "timestamp"],
+        ),
+        // `have` and a plural of a text field's word: things of their own.
+        ("Issues have comments.", &|h| {
+            keys(h, "comment") == ["id", "issue"]
+        }),
         // `with` a condition gives no field; `with` fields on what comes in does.
         (
             "A metrics pipeline: events with high latency are dropped and the rest are stored in PostgreSQL.",

@@ -55,6 +55,26 @@ const SYSTEM_NOUNS: &[&str] = &[
     "one",
     "everything",
     "data",
+    // `every 5 minutes`: units of time.
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "year",
+];
+
+/// Units of time, which after a number or `every` belong to it (`every 5 minutes`).
+const TIME_UNITS: &[&str] = &[
+    "millisecond",
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "year",
 ];
 
 /// Words after which a noun comes, never a verb.
@@ -105,6 +125,8 @@ enum El {
     When(String, Range<usize>),
     /// `that`, `which`, `who` after a noun: the noun is the subject of what follows.
     Relative,
+    /// `where`: a clause of its own follows (`a shop where customers place orders`).
+    Where,
 }
 
 /// A noun phrase: its words (lower case, determiners left out), their tokens, and whether an
@@ -407,8 +429,16 @@ impl Reader<'_> {
         let mut rows: Vec<(Vec<El>, usize)> = Vec::new();
         let mut asides: Vec<(Option<Np>, Vec<El>)> = Vec::new();
         for c in clauses {
-            let els = self.elements(c.toks.clone());
             let before = rows.last_mut().filter(|(_, s)| *s == c.sentence);
+            // A clause resumed after a bracket knows whether its first part had a verb.
+            let verb_before = c.after_bracket
+                && before.as_ref().is_some_and(|(row, _)| {
+                    row.iter().any(|e| {
+                        matches!(e, El::Rel(..) | El::Verb(..))
+                            || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
+                    })
+                });
+            let els = self.elements(c.toks.clone(), verb_before);
             if c.bracketed {
                 let anchor = match before.and_then(|(row, _)| row.last()) {
                     Some(El::Np(np)) => Some(np.clone()),
@@ -425,6 +455,14 @@ impl Reader<'_> {
         // is read as a sentence of its own about the noun, and the rest without it.
         let rows: Vec<(Vec<El>, usize)> = rows
             .into_iter()
+            .flat_map(|(row, s)| {
+                row.split(|e| matches!(e, El::Where))
+                    .filter(|part| !part.is_empty())
+                    .map(<[El]>::to_vec)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .map(move |part| (part, s))
+            })
             .flat_map(|(row, s)| self.relatives(row).into_iter().map(move |r| (r, s)))
             .collect();
         self.system_name(&rows);
@@ -531,7 +569,13 @@ impl Reader<'_> {
         let mut clause = vec![El::Np(noun)];
         clause.extend_from_slice(&row[r + 1..end]);
         let mut rest = row[..=at].to_vec();
-        rest.extend_from_slice(&row[end..]);
+        // `agents, who belong to teams, answer them`: the comma before the verb goes too.
+        let resume = if end < row.len() && verb(row.get(end + 1)) {
+            end + 1
+        } else {
+            end
+        };
+        rest.extend_from_slice(&row[resume..]);
         let mut out = self.relatives(rest);
         out.extend(self.relatives(clause));
         out
@@ -767,14 +811,14 @@ impl Reader<'_> {
     }
 
     /// A clause as elements.
-    fn elements(&self, toks: Range<usize>) -> Vec<El> {
+    fn elements(&self, toks: Range<usize>, verb_before: bool) -> Vec<El> {
         let lex = self.lex;
         let words = self.words(toks.clone());
         let base = toks.start;
         let mut out: Vec<El> = Vec::new();
         let mut np: Option<Np> = None;
         let mut article = false;
-        let mut seen_verb = false;
+        let mut seen_verb = verb_before;
         let flush = |np: &mut Option<Np>, out: &mut Vec<El>| {
             if let Some(n) = np.take() {
                 out.push(El::Np(n));
@@ -853,27 +897,54 @@ impl Reader<'_> {
                     || after_pronoun
                     || (prev_conj && seen_verb && (next_is_function || !is_plural(w)))
                     || (i == 0 && !is_plural(w) && !lex.verbs.contains(next)));
+            // `expenses are approved by managers`: a participle after `is`/`are` and before
+            // `by` says who the subject belongs to.
+            if i > 0
+                && matches!(words[i - 1], "is" | "are" | "was" | "were" | "be" | "been")
+                && next == "by"
+                && !lex.determiners.contains(w)
+                && !lex.prepositions.contains(w)
+                && lex.relations.at(&words, i).is_none()
+            {
+                flush(&mut np, &mut out);
+                out.push(El::Rel(Relation::BelongsTo, at..at + 2));
+                seen_verb = true;
+                article = false;
+                i += 2;
+                continue;
+            }
             if verb_here {
                 if let Some((len, rel)) = lex.relations.at(&words, i) {
                     flush(&mut np, &mut out);
-                    out.push(El::Rel(rel, at..at + len));
+                    // `Create a school system with …`: an order, whose object is the system.
+                    if i == 0 && !verb_before && rel == Relation::Creates {
+                        out.push(El::Verb(at..at + len));
+                    } else {
+                        out.push(El::Rel(rel, at..at + len));
+                    }
                     seen_verb = true;
                     article = false;
                     i += len;
                     continue;
                 }
             }
+            // `…, backed by SQLite`, `…, stored in SQLite`.
+            let participle = at > 0
+                && self.toks[at - 1].kind == TokKind::Comma
+                && (w.ends_with("ed") || lex.prepositions.contains(next));
             if let Some((len, sign)) = lex.sign_at(&words, i) {
                 let verbish = matches!(
                     sign,
                     Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
                 );
-                // `…, stored in SQLite`: a participle after a comma is a verb.
+                // `…, stored in SQLite`: a participle after a comma is a verb; so is a verb
+                // of a kind first in an order (`Store links in SQLite`), or after `and` or a
+                // comma in a clause that has a verb (`parses them, filters debug lines`).
                 let verb_here = verb_here
-                    || (len == 1
-                        && w.ends_with("ed")
-                        && at > 0
-                        && self.toks[at - 1].kind == TokKind::Comma);
+                    || (!after_det
+                        && ((len == 1 && participle)
+                            || (verbish && i == 0 && !is_plural(w))
+                            || (verbish && prev_conj && seen_verb)));
                 // Words for kinds that are nouns (`events`, `email`) stay in noun phrases.
                 let thing = matches!(
                     sign,
@@ -899,7 +970,11 @@ impl Reader<'_> {
                 && np.is_none()
                 && !lex.determiners.contains(w)
                 && !lex.prepositions.contains(w);
-            if after_relative || (verb_here && lex.verbs.contains(w)) {
+            // `…, answer them`: a word before a pronoun object, where a verb may stand.
+            let before_pronoun = matches!(next, "them" | "it") && !lex.determiners.contains(w);
+            if after_relative
+                || ((verb_here || participle) && (lex.verbs.contains(w) || before_pronoun))
+            {
                 flush(&mut np, &mut out);
                 out.push(El::Verb(at..at + 1));
                 seen_verb = true;
@@ -918,6 +993,23 @@ impl Reader<'_> {
             if lex.prepositions.contains(w) {
                 flush(&mut np, &mut out);
                 out.push(El::Prep(w.to_owned()));
+                article = false;
+                i += 1;
+                continue;
+            }
+            // `every 5 minutes`, `each day`: part of a quantity, not a thing.
+            if TIME_UNITS.contains(&singular(w).as_str())
+                && i > 0
+                && (self.toks[at - 1].kind == TokKind::Quantity
+                    || matches!(words[i - 1], "every" | "each" | "per"))
+            {
+                flush(&mut np, &mut out);
+                i += 1;
+                continue;
+            }
+            if w == "where" {
+                flush(&mut np, &mut out);
+                out.push(El::Where);
                 article = false;
                 i += 1;
                 continue;
@@ -1128,6 +1220,15 @@ impl Reader<'_> {
         (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase())).then_some(name)
     }
 
+    /// An entity from a noun the text plainly says is kept (`stores subscribers`): the
+    /// lexicon's nouns that are rarely entities (`subscribers`, `clients`) are let through.
+    fn relaxed_entity(&mut self, np: &Np) -> Option<String> {
+        let was = std::mem::replace(&mut self.relaxed, true);
+        let name = self.entity(np, true);
+        self.relaxed = was;
+        name
+    }
+
     /// Takes a noun phrase as an entity (made if new); its name.
     fn entity(&mut self, np: &Np, strong: bool) -> Option<String> {
         // `20,000 events per second` is an SLO, not a thing.
@@ -1241,6 +1342,22 @@ impl Reader<'_> {
         np.article
             || self.lex.field_types.contains_key(last)
             || self.lex.field_types.contains_key(&snake_words(&np.words))
+    }
+
+    /// `issues have comments`: a plural of a text field's word (comments, notes, messages,
+    /// tags) with no article, which `have` makes things of their own.
+    fn plural_text(&self, np: &Np) -> bool {
+        let head = np.words.last().map_or("", String::as_str);
+        let one = singular(head);
+        !np.article
+            && is_plural(head)
+            && self
+                .lex
+                .field_types
+                .get(&one)
+                .is_some_and(|t| t.starts_with("string"))
+            && !self.lex.formats.contains_key(&one)
+            && self.entity_name(np).is_some()
     }
 
     /// A plural noun that could name entities, field word or not: `comments` in `comments
@@ -1465,7 +1582,16 @@ impl Reader<'_> {
                     let auxiliary = AUXILIARIES.contains(&self.toks[range.start].low.as_str());
                     // Any other verb: plural objects are entities, a field word is a field of
                     // the subject, and `from an account` refers to the account.
-                    let (objects, next) = Self::objects(row, i + 1);
+                    let (mut objects, mut next) = Self::objects(row, i + 1);
+                    // `I need a shop with products and orders`: the noun before `with` is
+                    // read again as a subject, so that `with` lists what it has.
+                    if let Some(k) = (i + 1..next).find(|&k| {
+                        matches!(row[k], El::Np(_))
+                            && matches!(row.get(k + 1), Some(El::Prep(p)) if p == "with")
+                    }) {
+                        objects = Self::objects(&row[..=k], i + 1).0;
+                        next = k;
+                    }
                     let subj = subject.as_ref().and_then(|(n, _)| {
                         if self.names_entities(n)
                             || self
@@ -1478,7 +1604,7 @@ impl Reader<'_> {
                         }
                     });
                     // `shows orders with a status`: what comes with an object is its own.
-                    let mut object: Option<String> = None;
+                    let mut object: Option<String> = subj.clone();
                     for (prep, o) in &objects {
                         if let (Some(e), Some("with")) = (&object, prep.as_deref()) {
                             if !self.names_entities(o) && self.fieldish(o) {
@@ -1628,7 +1754,7 @@ impl Reader<'_> {
                     return (out, i);
                 }
                 El::Sign(..) => {}
-                El::Rel(..) | El::Verb(..) | El::Relative => return (out, i),
+                El::Rel(..) | El::Verb(..) | El::Relative | El::Where => return (out, i),
             }
             i += 1;
         }
@@ -1676,7 +1802,7 @@ impl Reader<'_> {
                 // `have many reviews with a rating`: what comes with a child is its own.
                 let mut child: Option<String> = None;
                 for (prep, o) in &objects {
-                    if self.names_entities(o) {
+                    if self.names_entities(o) || self.plural_text(o) {
                         child = self.entity(o, true);
                         if let Some(c) = &child {
                             let g = ground_of(self, o);
@@ -1767,14 +1893,18 @@ impl Reader<'_> {
         self.mark(range);
         let mut entity: Option<String> = None;
         let mut list_of = list_of;
+        // `each change is recorded with a timestamp`: no object, so the subject is stored.
+        if !list_of && !objects.iter().any(|(p, _)| p.is_none()) {
+            entity = subject.and_then(|s| self.entity(s, true));
+        }
         for (prep, o) in objects {
             let head = o.words.last().map_or("", String::as_str);
             match (prep.as_deref(), &entity) {
                 (None, None) if matches!(head, "record" | "records" | "table" | "list" | "log") => {
                     list_of = true;
                 }
-                (Some("of"), None) if list_of => entity = self.entity(o, true),
-                (None, None) => entity = self.entity(o, true),
+                (Some("of"), None) if list_of => entity = self.relaxed_entity(o),
+                (None, None) => entity = self.relaxed_entity(o),
                 (Some("with"), Some(e)) => {
                     let e = e.clone();
                     self.add_field(&e, o);
@@ -1810,7 +1940,12 @@ impl Reader<'_> {
                 && !matches!(
                     t.low.as_str(),
                     "that" | "which" | "who" | "where" | "when" | "not"
-                );
+                )
+                // `every 5 minutes`: read with the number.
+                && !(TIME_UNITS.contains(&singular(&t.low).as_str())
+                    && i > 0
+                    && (self.toks[i - 1].kind == TokKind::Quantity
+                        || matches!(self.toks[i - 1].low.as_str(), "every" | "each" | "per")));
             // A run of words stays within its clause.
             let same_clause = i > 0 && self.toks[i - 1].clause == t.clause;
             if content && same_clause {
