@@ -511,6 +511,18 @@ fn each_construction_gives_its_fact() {
             "Each change is recorded with a timestamp and an actor.",
             &|h| keys(h, "change") == ["actor", "id", "timestamp"],
         ),
+        // What a third helper's comparison found: `polls` after a comma is a subject here,
+        // not a verb; `by Stripe` is no entity; those who send things are entities.
+        (
+            "Users create polls with a question, polls have options, and users cast votes. SQLite.",
+            &|h| keys(h, "option_record") == ["id", "poll"],
+        ),
+        ("Payments are handled by Stripe. MySQL.", &|h| {
+            keys(h, "payment") == ["id"] && h.entities.len() == 1
+        }),
+        ("Clients receive invoices with a total. MariaDB.", &|h| {
+            keys(h, "invoice") == ["client", "id", "total"] && h.entities.contains_key("client")
+        }),
         // `have` and a plural of a text field's word: things of their own.
         ("Issues have comments.", &|h| {
             keys(h, "comment") == ["id", "issue"]

@@ -905,6 +905,10 @@ impl Reader<'_> {
                 && !lex.determiners.contains(w)
                 && !lex.prepositions.contains(w)
                 && lex.relations.at(&words, i).is_none()
+                // `by managers`, `by the manager`; not `by Stripe`.
+                && words
+                    .get(i + 2)
+                    .is_some_and(|n| is_plural(n) || ARTICLES.contains(n))
             {
                 flush(&mut np, &mut out);
                 out.push(El::Rel(Relation::BelongsTo, at..at + 2));
@@ -944,7 +948,11 @@ impl Reader<'_> {
                     || (!after_det
                         && ((len == 1 && participle)
                             || (verbish && i == 0 && !is_plural(w))
-                            || (verbish && prev_conj && seen_verb)));
+                            || (verbish
+                                && prev_conj
+                                && seen_verb
+                                && !lex.verbs.contains(next)
+                                && lex.relations.at(&words, i + 1).is_none())));
                 // Words for kinds that are nouns (`events`, `email`) stay in noun phrases.
                 let thing = matches!(
                     sign,
@@ -1537,8 +1545,25 @@ impl Reader<'_> {
                         .find(|(p, _)| p.is_none())
                         .map(|(_, o)| o.clone())
                         .or_else(|| subject.as_ref().map(|(n, _)| n.clone()));
+                    // `clients receive invoices`, `sensors stream measurements`: the things
+                    // that send are entities too, which what they send refers to.
+                    let was = std::mem::replace(&mut self.relaxed, true);
+                    let sender = subject
+                        .as_ref()
+                        .filter(|(n, at)| *at + 1 == i && self.names_entities(n))
+                        .map(|(n, _)| n.clone());
+                    self.relaxed = was;
                     if let Some(o) = &first {
                         if let Some(name) = self.entity(o, true) {
+                            if let Some(s) = sender.as_ref().filter(|s| s.toks != o.toks) {
+                                if let Some(from) = self.relaxed_entity(s) {
+                                    let ground = Ground(vec![
+                                        self.span(s.toks.clone()),
+                                        self.span(o.toks.clone()),
+                                    ]);
+                                    self.add_ref(&name, &from, ground);
+                                }
+                            }
                             self.draft.message.get_or_insert((
                                 name.clone(),
                                 Ground::of(self.span(o.toks.clone())),
