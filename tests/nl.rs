@@ -523,6 +523,10 @@ fn each_construction_gives_its_fact() {
         ("Clients receive invoices with a total. MariaDB.", &|h| {
             keys(h, "invoice") == ["client", "id", "total"] && h.entities.contains_key("client")
         }),
+        // A plural field word listed beside entities is one.
+        ("A blog with posts and comments.", &|h| {
+            h.entities.contains_key("post") && h.entities.contains_key("comment")
+        }),
         // `have` and a plural of a text field's word: things of their own.
         ("Issues have comments.", &|h| {
             keys(h, "comment") == ["id", "issue"]

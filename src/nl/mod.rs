@@ -1488,8 +1488,11 @@ impl Reader<'_> {
                             }
                         }
                         None => {
+                            // `a blog with posts and comments`: beside entities, a plural field
+                            // word (`comments`, `notes`) is one too.
+                            let listed = objects.iter().any(|(_, o)| self.names_entities(o));
                             for (_, o) in &objects {
-                                if self.names_entities(o) {
+                                if self.names_entities(o) || (listed && self.plural_text(o)) {
                                     self.entity(o, true);
                                 }
                             }
