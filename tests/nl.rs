@@ -523,6 +523,11 @@ fn each_construction_gives_its_fact() {
         ("Clients receive invoices with a total. MariaDB.", &|h| {
             keys(h, "invoice") == ["client", "id", "total"] && h.entities.contains_key("client")
         }),
+        // A relative clause after a bracket; participles go on with a relative clause.
+        (
+            "Employees submit expenses (amount, category), which are approved by managers.",
+            &|h| keys(h, "expense") == ["amount", "category", "employee", "id", "manager"],
+        ),
         // A plural field word listed beside entities is one.
         ("A blog with posts and comments.", &|h| {
             h.entities.contains_key("post") && h.entities.contains_key("comment")
@@ -618,6 +623,16 @@ fn each_construction_gives_its_fact() {
         let backends = v5c::backends::select(&[]).expect("the built-in backends");
         assert!(v5c::emit(&analysed, &backends).is_ok(), "{text}");
     }
+    // Participles go on with a relative clause, in the order written.
+    let out = v5c::nl::new_spec(
+        "Robots send position events, which are filtered, enriched and stored in PostgreSQL.",
+    );
+    assert!(
+        out.yaml
+            .contains("  - ingest -> filter\n  - filter -> enrich\n"),
+        "{}",
+        out.yaml
+    );
     // What is said of an engine v5c does not write for.
     let out = v5c::nl::new_spec("A catalog storing products in MongoDB.");
     assert_eq!(

@@ -438,7 +438,7 @@ impl Reader<'_> {
                             || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
                     })
                 });
-            let els = self.elements(c.toks.clone(), verb_before);
+            let els = self.elements(c.toks.clone(), verb_before, c.after_bracket);
             if c.bracketed {
                 let anchor = match before.and_then(|(row, _)| row.last()) {
                     Some(El::Np(np)) => Some(np.clone()),
@@ -546,10 +546,17 @@ impl Reader<'_> {
             matches!(e, Some(El::Rel(..) | El::Verb(..)))
                 || matches!(e, Some(El::Sign(s, _)) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
         };
+        // `which are filtered, enriched …`: a participle goes on with the relative clause.
+        let participle = |e: Option<&El>| match e {
+            Some(El::Verb(range) | El::Rel(_, range) | El::Sign(_, range)) => {
+                self.toks[range.start].low.ends_with("ed")
+            }
+            _ => false,
+        };
         let end = (r + 1..row.len())
             .find(|&j| {
                 matches!(row[j], El::Comma)
-                    && (verb(row.get(j + 1))
+                    && ((verb(row.get(j + 1)) && !participle(row.get(j + 1)))
                         || matches!(&row[j + 1..], [El::Np(n), ..] | [El::Conj, El::Np(n), ..] if self.plural_noun(n)))
             })
             .unwrap_or(row.len());
@@ -811,7 +818,7 @@ impl Reader<'_> {
     }
 
     /// A clause as elements.
-    fn elements(&self, toks: Range<usize>, verb_before: bool) -> Vec<El> {
+    fn elements(&self, toks: Range<usize>, verb_before: bool, resumed: bool) -> Vec<El> {
         let lex = self.lex;
         let words = self.words(toks.clone());
         let base = toks.start;
@@ -1026,7 +1033,9 @@ impl Reader<'_> {
             if matches!(w, "that" | "which" | "who")
                 && (np.is_some()
                     || matches!(out.last(), Some(El::Np(_)))
-                    || matches!(out.as_slice(), [.., El::Np(_), El::Comma]))
+                    || matches!(out.as_slice(), [.., El::Np(_), El::Comma])
+                    // `expenses (amount, category), which are approved`.
+                    || (resumed && matches!(out.as_slice(), [] | [El::Comma])))
             {
                 flush(&mut np, &mut out);
                 out.push(El::Relative);
