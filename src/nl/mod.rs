@@ -129,6 +129,14 @@ enum El {
     Where,
 }
 
+impl El {
+    /// A verb, a relation, or a verb that says what kind of component is there.
+    fn is_verb(&self) -> bool {
+        matches!(self, El::Rel(..) | El::Verb(..))
+            || matches!(self, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
+    }
+}
+
 /// A noun phrase: its words (lower case, determiners left out), their tokens, and whether an
 /// article (`a`, `an`, `one`) stood before it.
 #[derive(Debug, Clone)]
@@ -432,12 +440,9 @@ impl Reader<'_> {
             let before = rows.last_mut().filter(|(_, s)| *s == c.sentence);
             // A clause resumed after a bracket knows whether its first part had a verb.
             let verb_before = c.after_bracket
-                && before.as_ref().is_some_and(|(row, _)| {
-                    row.iter().any(|e| {
-                        matches!(e, El::Rel(..) | El::Verb(..))
-                            || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
-                    })
-                });
+                && before
+                    .as_ref()
+                    .is_some_and(|(row, _)| row.iter().any(El::is_verb));
             let els = self.elements(c.toks.clone(), verb_before, c.after_bracket);
             if c.bracketed {
                 let anchor = match before.and_then(|(row, _)| row.last()) {
@@ -542,10 +547,7 @@ impl Reader<'_> {
             [.., El::Np(ref n), El::Comma] => Some((n.clone(), r - 2)),
             _ => None,
         };
-        let verb = |e: Option<&El>| {
-            matches!(e, Some(El::Rel(..) | El::Verb(..)))
-                || matches!(e, Some(El::Sign(s, _)) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
-        };
+        let verb = |e: Option<&El>| e.is_some_and(El::is_verb);
         // `which are filtered, enriched …`: a participle goes on with the relative clause.
         let participle = |e: Option<&El>| match e {
             Some(El::Verb(range) | El::Rel(_, range) | El::Sign(_, range)) => {
@@ -1403,9 +1405,7 @@ impl Reader<'_> {
         // A list of plural nouns with no verb (`books, members and loans`), or after `with`
         // on something that is not an entity (`a blog engine with authors, posts and
         // comments`): entities.
-        let has_verb = row
-            .iter()
-            .any(|e| matches!(e, El::Rel(..) | El::Verb(..)) || matches!(e, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb)));
+        let has_verb = row.iter().any(El::is_verb);
         if !has_verb {
             let nps: Vec<&Np> = row
                 .iter()
@@ -1766,10 +1766,7 @@ impl Reader<'_> {
                     ));
                 }
                 El::Conj | El::Comma => {
-                    let verb = |e: Option<&El>| {
-                        matches!(e, Some(El::Rel(..) | El::Verb(..)))
-                            || matches!(e, Some(El::Sign(s, _)) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
-                    };
+                    let verb = |e: Option<&El>| e.is_some_and(El::is_verb);
                     // `and has`, `, has`: a new verb for the same subject ends the list.
                     if verb(row.get(i + 1)) {
                         return (out, i + 1);
