@@ -528,6 +528,20 @@ fn each_construction_gives_its_fact() {
             "Employees submit expenses (amount, category), which are approved by managers.",
             &|h| keys(h, "expense") == ["amount", "category", "employee", "id", "manager"],
         ),
+        // A preposition after a verb's object names what the object refers to.
+        ("Users write reviews of restaurants. PostgreSQL.", &|h| {
+            keys(h, "review") == ["id", "restaurant", "user"]
+        }),
+        ("Donors give donations to campaigns. PostgreSQL.", &|h| {
+            keys(h, "donation") == ["campaign", "id"] && h.entities.contains_key("donor")
+        }),
+        (
+            "Technicians log work orders against machines. MySQL.",
+            &|h| keys(h, "work_order") == ["id", "machine"],
+        ),
+        ("Users add items to carts.", &|h| {
+            keys(h, "item") == ["cart", "id", "user"] && !h.entities.contains_key("add_item")
+        }),
         // A plural field word listed beside entities is one.
         ("A blog with posts and comments.", &|h| {
             h.entities.contains_key("post") && h.entities.contains_key("comment")

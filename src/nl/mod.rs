@@ -1650,6 +1650,21 @@ impl Reader<'_> {
                                 continue;
                             }
                         }
+                        // `give donations to campaigns`, `log work orders against machines`:
+                        // the verb's object refers to what the preposition names.
+                        if let (Some(e), Some("to" | "for" | "of" | "on" | "against")) = (
+                            object.as_ref().filter(|e| Some(*e) != subj.as_ref()),
+                            prep.as_deref(),
+                        ) {
+                            if self.names_entities(o) {
+                                if let Some(t) = self.entity(o, true) {
+                                    let ground = Ground::of(self.span(o.toks.clone()));
+                                    let e = e.clone();
+                                    self.add_ref(&e, &t, ground);
+                                    continue;
+                                }
+                            }
+                        }
                         match (&subj, prep.as_deref()) {
                             (Some(s), Some("from" | "for" | "of")) => {
                                 if let Some(t) = self.entity(o, self.names_entities(o) || o.article)
@@ -1873,7 +1888,7 @@ impl Reader<'_> {
                                 made = Some(m);
                             }
                         }
-                        (Some("for" | "to" | "on"), Some(m)) => {
+                        (Some("for" | "to" | "on" | "of"), Some(m)) => {
                             if let Some(t) = self.entity(o, true) {
                                 let g = ground_of(self, o);
                                 let m = m.clone();
