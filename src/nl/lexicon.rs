@@ -126,6 +126,17 @@ pub enum Sign {
     SinkWord,
 }
 
+impl Sign {
+    /// A verb that says what kind of component is there (`store`, `collect`, `enrich`,
+    /// `send`), as opposed to a word for a thing (an engine, a target, an api).
+    pub fn is_verb(&self) -> bool {
+        matches!(
+            self,
+            Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
+        )
+    }
+}
+
 pub struct Lexicon {
     /// Engines, targets, and words for kinds of component.
     pub signs: Phrases<Sign>,

@@ -55,14 +55,6 @@ const SYSTEM_NOUNS: &[&str] = &[
     "one",
     "everything",
     "data",
-    // `every 5 minutes`: units of time.
-    "second",
-    "minute",
-    "hour",
-    "day",
-    "week",
-    "month",
-    "year",
 ];
 
 /// Units of time, which after a number or `every` belong to it (`every 5 minutes`).
@@ -132,8 +124,7 @@ enum El {
 impl El {
     /// A verb, a relation, or a verb that says what kind of component is there.
     fn is_verb(&self) -> bool {
-        matches!(self, El::Rel(..) | El::Verb(..))
-            || matches!(self, El::Sign(s, _) if matches!(s, Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb))
+        matches!(self, El::Rel(..) | El::Verb(..)) || matches!(self, El::Sign(s, _) if s.is_verb())
     }
 }
 
@@ -463,10 +454,8 @@ impl Reader<'_> {
             .flat_map(|(row, s)| {
                 row.split(|e| matches!(e, El::Where))
                     .filter(|part| !part.is_empty())
-                    .map(<[El]>::to_vec)
+                    .map(|part| (part.to_vec(), s))
                     .collect::<Vec<_>>()
-                    .into_iter()
-                    .map(move |part| (part, s))
             })
             .flat_map(|(row, s)| self.relatives(row).into_iter().map(move |r| (r, s)))
             .collect();
@@ -502,7 +491,7 @@ impl Reader<'_> {
         });
         // `or` gives alternatives (enum values), never fields.
         let plain = span
-            .clone()
+            .into_iter()
             .all(|t| !self.in_slo[t] && self.toks[t].low != "or");
         if !list || !plain {
             self.relations(aside);
@@ -621,11 +610,7 @@ impl Reader<'_> {
             // Their nouns of action (`processing`, `aggregation`) count anywhere.
             let action_noun =
                 words[i + len - 1].ends_with("ing") || words[i + len - 1].ends_with("ion");
-            if matches!(
-                sign,
-                Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
-            ) && !action_noun
-            {
+            if sign.is_verb() && !action_noun {
                 i += len;
                 continue;
             }
@@ -819,6 +804,15 @@ impl Reader<'_> {
         }
     }
 
+    /// `every 5 minutes`, `per minute`, `each day`: the token is a unit of time that belongs
+    /// to the number or word before it, and names nothing of its own.
+    fn unit_of_time(&self, t: usize) -> bool {
+        t > 0
+            && TIME_UNITS.contains(&singular(&self.toks[t].low).as_str())
+            && (self.toks[t - 1].kind == TokKind::Quantity
+                || matches!(self.toks[t - 1].low.as_str(), "every" | "each" | "per"))
+    }
+
     /// A clause as elements.
     fn elements(&self, toks: Range<usize>, verb_before: bool, resumed: bool) -> Vec<El> {
         let lex = self.lex;
@@ -946,10 +940,7 @@ impl Reader<'_> {
                 && self.toks[at - 1].kind == TokKind::Comma
                 && (w.ends_with("ed") || lex.prepositions.contains(next));
             if let Some((len, sign)) = lex.sign_at(&words, i) {
-                let verbish = matches!(
-                    sign,
-                    Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb
-                );
+                let verbish = sign.is_verb();
                 // `…, stored in SQLite`: a participle after a comma is a verb; so is a verb
                 // of a kind first in an order (`Store links in SQLite`), or after `and` or a
                 // comma in a clause that has a verb (`parses them, filters debug lines`).
@@ -1014,12 +1005,7 @@ impl Reader<'_> {
                 i += 1;
                 continue;
             }
-            // `every 5 minutes`, `each day`: part of a quantity, not a thing.
-            if TIME_UNITS.contains(&singular(w).as_str())
-                && i > 0
-                && (self.toks[at - 1].kind == TokKind::Quantity
-                    || matches!(words[i - 1], "every" | "each" | "per"))
-            {
+            if self.unit_of_time(at) {
                 flush(&mut np, &mut out);
                 i += 1;
                 continue;
@@ -1239,13 +1225,13 @@ impl Reader<'_> {
         (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase())).then_some(name)
     }
 
-    /// An entity from a noun the text plainly says is kept (`stores subscribers`): the
-    /// lexicon's nouns that are rarely entities (`subscribers`, `clients`) are let through.
-    fn relaxed_entity(&mut self, np: &Np) -> Option<String> {
+    /// Runs `f` with the lexicon's nouns that are rarely entities (`subscribers`, `clients`)
+    /// let through: for relations and for what the text plainly says is kept or sent.
+    fn relaxed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         let was = std::mem::replace(&mut self.relaxed, true);
-        let name = self.entity(np, true);
+        let out = f(self);
         self.relaxed = was;
-        name
+        out
     }
 
     /// Takes a noun phrase as an entity (made if new); its name.
@@ -1363,6 +1349,15 @@ impl Reader<'_> {
             || self.lex.field_types.contains_key(&snake_words(&np.words))
     }
 
+    /// `… with a status`: a field-like noun after `with` is a field of `entity`. Whether it was.
+    fn field_with(&mut self, entity: &str, np: &Np) -> bool {
+        let field = !self.names_entities(np) && self.fieldish(np);
+        if field {
+            self.add_field(entity, np);
+        }
+        field
+    }
+
     /// `issues have comments`: a plural of a text field's word (comments, notes, messages,
     /// tags) with no article, which `have` makes things of their own.
     fn plural_text(&self, np: &Np) -> bool {
@@ -1462,12 +1457,8 @@ impl Reader<'_> {
                 El::Prep(p) if p == "with" => {
                     // `comments with an author`: the list ends where another noun naming
                     // entities takes its own `with`.
-                    let (objects, mut next) = Self::objects(row, i + 1);
-                    let mut objects = objects;
-                    if let Some(k) = (i + 1..next).find(|&k| {
-                        matches!(&row[k], El::Np(n) if self.plural_noun(n))
-                            && matches!(row.get(k + 1), Some(El::Prep(p)) if p == "with")
-                    }) {
+                    let (mut objects, mut next) = Self::objects(row, i + 1);
+                    if let Some(k) = Self::noun_with(row, i + 1..next, |n| self.plural_noun(n)) {
                         objects = Self::objects(&row[..k], i + 1).0;
                         next = k;
                     }
@@ -1559,16 +1550,16 @@ impl Reader<'_> {
                         .or_else(|| subject.as_ref().map(|(n, _)| n.clone()));
                     // `clients receive invoices`, `sensors stream measurements`: the things
                     // that send are entities too, which what they send refers to.
-                    let was = std::mem::replace(&mut self.relaxed, true);
-                    let sender = subject
-                        .as_ref()
-                        .filter(|(n, at)| *at + 1 == i && self.names_entities(n))
-                        .map(|(n, _)| n.clone());
-                    self.relaxed = was;
+                    let sender = self.relaxed(|r| {
+                        subject
+                            .as_ref()
+                            .filter(|(n, at)| *at + 1 == i && r.names_entities(n))
+                            .map(|(n, _)| n.clone())
+                    });
                     if let Some(o) = &first {
                         if let Some(name) = self.entity(o, true) {
                             if let Some(s) = sender.as_ref().filter(|s| s.toks != o.toks) {
-                                if let Some(from) = self.relaxed_entity(s) {
+                                if let Some(from) = self.relaxed(|r| r.entity(s, true)) {
                                     let ground = Ground(vec![
                                         self.span(s.toks.clone()),
                                         self.span(o.toks.clone()),
@@ -1582,11 +1573,8 @@ impl Reader<'_> {
                             ));
                             // `ingest readings with a device id and a temperature`.
                             for (prep, f) in &objects {
-                                if prep.as_deref() == Some("with")
-                                    && !self.names_entities(f)
-                                    && self.fieldish(f)
-                                {
-                                    self.add_field(&name, f);
+                                if prep.as_deref() == Some("with") {
+                                    self.field_with(&name, f);
                                 }
                             }
                         }
@@ -1603,13 +1591,11 @@ impl Reader<'_> {
                     let (_, next) = Self::objects(row, i + 1);
                     // Its direct object only.
                     if let Some(El::Np(o)) = row.get(i + 1) {
-                        self.relaxed = true;
-                        if let Some(name) = self.entity(o, true) {
+                        if let Some(name) = self.relaxed(|r| r.entity(o, true)) {
                             self.draft
                                 .message
                                 .get_or_insert((name, Ground::of(self.span(o.toks.clone()))));
                         }
-                        self.relaxed = false;
                     }
                     i = next;
                 }
@@ -1622,10 +1608,7 @@ impl Reader<'_> {
                     let (mut objects, mut next) = Self::objects(row, i + 1);
                     // `I need a shop with products and orders`: the noun before `with` is
                     // read again as a subject, so that `with` lists what it has.
-                    if let Some(k) = (i + 1..next).find(|&k| {
-                        matches!(row[k], El::Np(_))
-                            && matches!(row.get(k + 1), Some(El::Prep(p)) if p == "with")
-                    }) {
+                    if let Some(k) = Self::noun_with(row, i + 1..next, |_| true) {
                         objects = Self::objects(&row[..=k], i + 1).0;
                         next = k;
                     }
@@ -1644,9 +1627,8 @@ impl Reader<'_> {
                     let mut object: Option<String> = subj.clone();
                     for (prep, o) in &objects {
                         if let (Some(e), Some("with")) = (&object, prep.as_deref()) {
-                            if !self.names_entities(o) && self.fieldish(o) {
-                                let e = e.clone();
-                                self.add_field(&e, o);
+                            let e = e.clone();
+                            if self.field_with(&e, o) {
                                 continue;
                             }
                         }
@@ -1760,6 +1742,14 @@ impl Reader<'_> {
 
     /// The objects after element `from`: noun phrases (with the preposition before each)
     /// until the next verb or relation; where it stopped.
+    /// The first noun in `within` that `takes` and that has a `with` of its own after it.
+    fn noun_with(row: &[El], within: Range<usize>, takes: impl Fn(&Np) -> bool) -> Option<usize> {
+        within.into_iter().find(|&k| {
+            matches!(&row[k], El::Np(n) if takes(n))
+                && matches!(row.get(k + 1), Some(El::Prep(p)) if p == "with")
+        })
+    }
+
     fn objects(row: &[El], from: usize) -> (Vec<(Option<String>, Np)>, usize) {
         let mut out = Vec::new();
         let mut prep: Option<String> = None;
@@ -1791,12 +1781,7 @@ impl Reader<'_> {
                         return (out, i + 1);
                     }
                 }
-                El::Sign(
-                    Sign::StoreVerb | Sign::SourceVerb | Sign::TransformerVerb | Sign::SinkVerb,
-                    _,
-                ) => {
-                    return (out, i);
-                }
+                El::Sign(s, _) if s.is_verb() => return (out, i),
                 // `a table of …` starts a phrase of its own.
                 El::Sign(Sign::Storage, _) if matches!(row.get(i + 1), Some(El::Prep(p)) if p == "of") =>
                 {
@@ -1820,9 +1805,7 @@ impl Reader<'_> {
         let Some(subject) = subject else {
             return;
         };
-        self.relaxed = true;
-        self.relation_of(rel, range, subject, objects);
-        self.relaxed = false;
+        self.relaxed(|r| r.relation_of(rel, range, subject, objects));
     }
 
     fn relation_of(
@@ -1952,8 +1935,8 @@ impl Reader<'_> {
                 (None, None) if matches!(head, "record" | "records" | "table" | "list" | "log") => {
                     list_of = true;
                 }
-                (Some("of"), None) if list_of => entity = self.relaxed_entity(o),
-                (None, None) => entity = self.relaxed_entity(o),
+                (Some("of"), None) if list_of => entity = self.relaxed(|r| r.entity(o, true)),
+                (None, None) => entity = self.relaxed(|r| r.entity(o, true)),
                 (Some("with"), Some(e)) => {
                     let e = e.clone();
                     self.add_field(&e, o);
@@ -1990,11 +1973,7 @@ impl Reader<'_> {
                     t.low.as_str(),
                     "that" | "which" | "who" | "where" | "when" | "not"
                 )
-                // `every 5 minutes`: read with the number.
-                && !(TIME_UNITS.contains(&singular(&t.low).as_str())
-                    && i > 0
-                    && (self.toks[i - 1].kind == TokKind::Quantity
-                        || matches!(self.toks[i - 1].low.as_str(), "every" | "each" | "per")));
+                && !self.unit_of_time(i);
             // A run of words stays within its clause.
             let same_clause = i > 0 && self.toks[i - 1].clause == t.clause;
             if content && same_clause {
