@@ -186,6 +186,16 @@ use crate::generated::messages::Reading;
 
 pub struct Logic;
 
+fn reading(name: &str, i: u32) -> Reading {
+    Reading {
+        id: None,
+        sensor: format!("{name}-{i}"),
+        value: f64::from(i),
+        at: chrono::Utc::now(),
+        note: None,
+    }
+}
+
 impl TicksLogic for Logic {
     fn run(&self, out: &Emitter<Reading>) -> Result<(), String> {
         if let Some(file) = std::env::var_os("TICKS_IGNORE_STOP") {
@@ -193,14 +203,7 @@ impl TicksLogic for Logic {
             // many readings were taken, for the test to count them in the database.
             let mut taken = 0;
             for i in 0_u32.. {
-                let reading = Reading {
-                    id: None,
-                    sensor: format!("stuck-{i}"),
-                    value: f64::from(i),
-                    at: chrono::Utc::now(),
-                    note: None,
-                };
-                if out.emit(reading).is_ok() {
+                if out.emit(reading("stuck", i)).is_ok() {
                     taken += 1;
                     std::fs::write(&file, format!("{taken}")).map_err(|e| e.to_string())?;
                 }
@@ -208,14 +211,7 @@ impl TicksLogic for Logic {
             }
         }
         for i in 0..500 {
-            let reading = Reading {
-                id: None,
-                sensor: format!("tick-{i}"),
-                value: f64::from(i),
-                at: chrono::Utc::now(),
-                note: None,
-            };
-            out.emit(reading).map_err(|e| e.to_string())?;
+            out.emit(reading("tick", i)).map_err(|e| e.to_string())?;
         }
         out.wait_for_stop();
         Ok(())
